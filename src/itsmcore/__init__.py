@@ -1,0 +1,1 @@
+"""itsmcore: an embeddable, pure-domain process engine for IT service management."""
