@@ -1,0 +1,170 @@
+"""The in-memory storage adapter: the reference implementation of the storage port.
+
+Thread-safe (one lock around every operation), so it can back an engine shared by
+threads and act as the oracle that other adapters are compared with. Nothing survives
+the process.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from itsmcore.errors import ConcurrencyError, NotFound, ValidationError
+from itsmcore.ports.storage import Claim, Deadline, Notification
+from itsmcore.records import Event, Record, Step
+
+__all__ = ["MemoryStorage"]
+
+
+class MemoryStorage:
+    """A :class:`~itsmcore.ports.storage.Storage` kept in dictionaries."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._records: dict[str, Record] = {}
+        self._events: dict[str, list[Event]] = {}
+        self._sequences: dict[str, int] = {}
+        self._claims: dict[str, Claim] = {}
+        self._outbox: dict[str, Notification] = {}
+        self._delivered: set[str] = set()
+        self._deadlines: dict[str, dict[str, Deadline]] = {}
+        # (due, record_id, key) kept sorted, so ``due`` costs O(log n + k).
+        self._due_index: list[tuple[datetime, str, str]] = []
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"MemoryStorage({len(self._records)} records)"
+
+    # -- writes ------------------------------------------------------------------------
+
+    def append(
+        self,
+        steps: Sequence[Step],
+        *,
+        outbox: Sequence[Notification] = (),
+        deadlines: Mapping[str, Sequence[Deadline]] | None = None,
+    ) -> None:
+        with self._lock:
+            # Check everything first: the write below cannot fail half-way.
+            pending: dict[str, int] = {}
+            for step in steps:
+                rec, ev = step.record, step.event
+                if rec.id != ev.record_id or rec.version != ev.version:
+                    raise ValidationError.single("$.steps", "record and event disagree")
+                stored = pending.get(rec.id)
+                if stored is None:
+                    current = self._records.get(rec.id)
+                    stored = current.version if current is not None else 0
+                if stored != rec.version - 1:
+                    raise ConcurrencyError(rec.version - 1, stored, rec.id)
+                pending[rec.id] = rec.version
+            for step in steps:
+                self._records[step.record.id] = step.record
+                self._events.setdefault(step.record.id, []).append(step.event)
+            for note in outbox:
+                self._outbox.setdefault(note.id, note)
+            for record_id, items in (deadlines or {}).items():
+                self._replace_deadlines(record_id, items)
+
+    def claim(self, claims: Sequence[Claim], *, outbox: Sequence[Notification] = ()) -> list[Claim]:
+        with self._lock:
+            inserted: list[Claim] = []
+            for c in claims:
+                if c.key not in self._claims:
+                    self._claims[c.key] = c
+                    inserted.append(c)
+            keys = {c.key for c in inserted}
+            all_keys = {c.key for c in claims}
+            for note in outbox:
+                if note.id in all_keys and note.id not in keys:
+                    continue
+                self._outbox.setdefault(note.id, note)
+            return inserted
+
+    def set_deadlines(self, record_id: str, deadlines: Sequence[Deadline]) -> None:
+        with self._lock:
+            self._replace_deadlines(record_id, deadlines)
+
+    def _replace_deadlines(self, record_id: str, deadlines: Sequence[Deadline]) -> None:
+        index = self._due_index
+        for old in self._deadlines.pop(record_id, {}).values():
+            entry = (old.due, old.record_id, old.key)
+            i = bisect.bisect_left(index, entry)
+            if i < len(index) and index[i] == entry:
+                del index[i]
+        fresh = {d.key: d for d in deadlines}
+        if fresh:
+            self._deadlines[record_id] = fresh
+            for d in fresh.values():
+                bisect.insort(index, (d.due, d.record_id, d.key))
+
+    def next_number(self, prefix: str) -> int:
+        with self._lock:
+            value = self._sequences.get(prefix, 0) + 1
+            self._sequences[prefix] = value
+            return value
+
+    def mark_delivered(self, ids: Sequence[str]) -> None:
+        with self._lock:
+            self._delivered.update(i for i in ids if i in self._outbox)
+
+    # -- reads -------------------------------------------------------------------------
+
+    def load(self, record_id: str) -> Record:
+        with self._lock:
+            try:
+                return self._records[record_id]
+            except KeyError:
+                raise NotFound(f"no record {record_id!r}") from None
+
+    def history(self, record_id: str) -> list[Event]:
+        with self._lock:
+            try:
+                return list(self._events[record_id])
+            except KeyError:
+                raise NotFound(f"no record {record_id!r}") from None
+
+    def find(
+        self,
+        *,
+        process: str | None = None,
+        state: str | Sequence[str] | None = None,
+        fields: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> list[Record]:
+        states = {state} if isinstance(state, str) else set(state) if state is not None else None
+        with self._lock:
+            found = [
+                r
+                for r in self._records.values()
+                if (process is None or r.process == process)
+                and (states is None or r.state in states)
+                and all(r.fields.get(k) == v for k, v in (fields or {}).items())
+            ]
+        found.sort(key=lambda r: (r.opened_at, r.id))
+        return found[:limit] if limit is not None else found
+
+    def record_ids(self) -> list[str]:
+        with self._lock:
+            return sorted(self._records)
+
+    def due(self, now: datetime, *, limit: int = 1000) -> list[Deadline]:
+        out: list[Deadline] = []
+        with self._lock:
+            for due, record_id, key in self._due_index:
+                if due > now or len(out) >= limit:
+                    break
+                out.append(self._deadlines[record_id][key])
+        return out
+
+    def pending(self, *, limit: int = 100) -> list[Notification]:
+        with self._lock:
+            items = [n for i, n in self._outbox.items() if i not in self._delivered]
+        return items[:limit]
+
+    def close(self) -> None:
+        self._closed = True

@@ -1,0 +1,605 @@
+"""Compile a spec into one shared transition table, and apply events purely.
+
+Why ``transitions`` and how: each spec is compiled once into a
+``transitions.Machine(model=None, auto_transitions=False)``. No model is ever attached
+(so no ``to_<state>()`` jumps and no shared model list), and every guard is handed to it
+as a callable from our registry; a string reaching ``resolve_callable`` is refused. The
+machine is the validated transition table: the per-(state, event) lookup used at run
+time is read from it once, at compile time.
+
+The operations are pure: time is an argument, nothing is read from the clock or the
+disk, and a failure raises before anything is built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from transitions import Machine
+
+from itsmcore._time import require_aware, to_utc_text
+from itsmcore.chain import GENESIS, canonical_bytes, verify_chain
+from itsmcore.errors import (
+    Forbidden,
+    GuardFailed,
+    InvalidTransition,
+    SpecError,
+    ValidationError,
+    did_you_mean,
+)
+from itsmcore.records import Actor, Event, FieldMap, Link, Record, Step
+from itsmcore.registry import Context, EffectFn, GuardFn
+
+if TYPE_CHECKING:
+    from itsmcore.spec import FieldSpec, ProcessSpec, StateSpec, TransitionSpec
+
+__all__ = ["CompiledProcess", "apply_link", "compile_spec", "replay"]
+
+
+class _Table(Machine):
+    """A ``Machine`` that accepts only callables: strings are never resolved."""
+
+    @staticmethod
+    def resolve_callable(func: Any, event_data: Any) -> Any:
+        if isinstance(func, str):
+            raise SpecError("?", [f"refusing to resolve {func!r}: only registered callables"])
+        return func
+
+
+@attrs.frozen(slots=True)
+class _Branch:
+    """One compiled transition from one source state."""
+
+    spec: TransitionSpec
+    target: str
+    conditions: tuple[tuple[str, GuardFn], ...]
+    guards: tuple[tuple[str, GuardFn], ...]
+    effects: tuple[tuple[str, EffectFn], ...]
+
+
+def _always(_: object) -> bool:
+    return True
+
+
+class CompiledProcess:
+    """The run-time form of a :class:`~itsmcore.spec.ProcessSpec`."""
+
+    __slots__ = (
+        "_allowed",
+        "_opening",
+        "_table",
+        "event_names",
+        "fields",
+        "initial",
+        "machine",
+        "spec",
+        "states",
+    )
+
+    def __init__(self, spec: ProcessSpec) -> None:
+        from itsmcore.spec import TransitionSpec, expand_sources, raise_if_invalid
+
+        registry = spec.registry
+        raise_if_invalid(spec, registry)
+        self.spec = spec
+        self.states: dict[str, StateSpec] = {s.name: s for s in spec.states}
+        self.fields: dict[str, FieldSpec] = {f.name: f for f in spec.fields}
+        self.initial: str = next(s.name for s in spec.states if s.initial)
+        names: list[str] = []
+        for t in spec.transitions:
+            if t.event not in names:
+                names.append(t.event)
+        self.event_names: tuple[str, ...] = tuple(names)
+
+        def resolve(t: TransitionSpec, target: str) -> _Branch:
+            return _Branch(
+                spec=t,
+                target=target,
+                conditions=tuple((n, registry.guards[n]) for n in t.conditions),
+                guards=tuple((n, registry.guards[n]) for n in t.guards),
+                effects=tuple((n, registry.effects[n]) for n in t.effects),
+            )
+
+        # Build the transitions machine: one entry per concrete (source, event).
+        machine = _Table(
+            model=None,
+            states=[s.name for s in spec.states],
+            initial=self.initial,
+            auto_transitions=False,
+            send_event=True,
+            ignore_invalid_triggers=False,
+        )
+        order: dict[tuple[str, str], list[_Branch]] = {}
+        for t in spec.transitions:
+            for src in expand_sources(spec, t.sources):
+                target = src if t.target == "=" else t.target
+                branch = resolve(t, target)
+                machine.add_transition(
+                    trigger=t.event,
+                    source=src,
+                    dest=target,
+                    conditions=list[Any](fn for _, fn in branch.conditions) or [_always],
+                )
+                order.setdefault((src, t.event), []).append(branch)
+        self.machine = machine
+        # Read the validated table back from the machine, in its order.
+        table: dict[tuple[str, str], tuple[_Branch, ...]] = {}
+        allowed: dict[str, tuple[str, ...]] = {}
+        for state in self.states:
+            triggers = [e for e in self.event_names if e in machine.get_triggers(state)]
+            allowed[state] = tuple(triggers)
+            for event in triggers:
+                compiled = machine.get_transitions(trigger=event, source=state)
+                ours = order[(state, event)]
+                if [c.dest for c in compiled] != [b.target for b in ours]:
+                    raise SpecError(spec.name, [f"transition table mismatch at {state}/{event}"])
+                table[(state, event)] = tuple(ours)
+        self._table = table
+        self._allowed = allowed
+        opening = spec.opening or TransitionSpec(event="open", sources=(), target=self.initial)
+        self._opening = resolve(opening, opening.target)
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def allowed(self, state: str) -> tuple[str, ...]:
+        """Events declared from ``state`` (before conditions, roles and guards)."""
+        return self._allowed.get(state, ())
+
+    # -- validation ------------------------------------------------------------------------
+
+    def validate_fields(self, given: Any, errors: list[tuple[str, str]]) -> dict[str, Any]:
+        """Coerce and check caller-given fields; append ``(path, message)`` problems."""
+        out: dict[str, Any] = {}
+        if not given:
+            return out
+        if not isinstance(given, Mapping):
+            errors.append(("$.fields", "expected a mapping of field names to values"))
+            return out
+        for name, value in given.items():
+            path = f"$.fields.{name}"
+            fspec = self.fields.get(name)
+            if fspec is None:
+                hint = did_you_mean(str(name), self.fields)
+                errors.append((path, f"unknown field for process {self.spec.name!r}{hint}"))
+                continue
+            if fspec.derived:
+                errors.append((path, "is computed by the process and cannot be set"))
+                continue
+            if value is None:
+                out[name] = None
+                continue
+            problem, coerced = _coerce(fspec, value)
+            if problem:
+                errors.append((path, problem))
+            else:
+                out[name] = coerced
+        return out
+
+    # -- operations ------------------------------------------------------------------------
+
+    def open(
+        self,
+        *,
+        record_id: str,
+        at: datetime,
+        actor: Actor,
+        fields: Mapping[str, Any] | None,
+    ) -> Step:
+        errors: list[tuple[str, str]] = []
+        if not isinstance(record_id, str) or not record_id or len(record_id) > 200:
+            errors.append(("$.record_id", "must be a non-empty string of at most 200 chars"))
+        _check_actor(actor, errors)
+        _check_time(at, errors)
+        changes = self.validate_fields(fields, errors)
+        if errors:
+            raise ValidationError(errors)
+        branch = self._opening
+        for fspec in self.spec.fields:
+            if fspec.required and changes.get(fspec.name) is None:
+                errors.append((f"$.fields.{fspec.name}", "is required to open the record"))
+        for name in branch.spec.requires:
+            if changes.get(name) is None and not self.fields[name].required:
+                errors.append((f"$.fields.{name}", "is required to open the record"))
+        if errors:
+            raise ValidationError(errors)
+        changes = {k: v for k, v in changes.items() if v is not None}
+        changes = self._run(branch, None, "open", None, actor, at, changes, FieldMap())
+        return _build(
+            record=None,
+            spec=self.spec,
+            record_id=record_id,
+            name="open",
+            source=None,
+            target=branch.target,
+            at=at,
+            actor=actor,
+            changes=changes,
+        )
+
+    def fire(
+        self,
+        record: Record,
+        event: str,
+        *,
+        at: datetime,
+        actor: Actor,
+        fields: Mapping[str, Any] | None,
+    ) -> Step:
+        errors: list[tuple[str, str]] = []
+        if not isinstance(record, Record):
+            raise ValidationError.single("$.record", "expected a Record")
+        if record.process != self.spec.name or record.spec_version != self.spec.version:
+            raise ValidationError.single(
+                "$.record",
+                f"record {record.id!r} belongs to {record.process!r} version "
+                f"{record.spec_version}; this spec is {self.spec.name!r} version "
+                f"{self.spec.version} (use catalog.get(name, version=...))",
+            )
+        _check_actor(actor, errors)
+        _check_time(at, errors)
+        if not errors and at < record.updated_at:
+            errors.append(
+                (
+                    "$.at",
+                    f"{at.isoformat()} is before the record's last event at "
+                    f"{record.updated_at.isoformat()}; events never go back in time",
+                )
+            )
+        branches = self._table.get((record.state, event))
+        if branches is None:
+            if errors:
+                raise ValidationError(errors)
+            raise InvalidTransition(
+                record.state, str(event), self.allowed(record.state), self.spec.name
+            )
+        given = self.validate_fields(fields, errors)
+        if errors:
+            raise ValidationError(errors)
+        current = record.fields
+        merged = current.updated(given)
+        # Choose the branch: the first whose conditions all pass.
+        chosen: _Branch | None = None
+        failed: list[tuple[str, str]] = []
+        for branch in branches:
+            ctx = Context(
+                spec=self.spec,
+                record=record,
+                event=event,
+                source=record.state,
+                target=branch.target,
+                actor=actor,
+                at=at,
+                changes=given,
+                fields=merged,
+            )
+            reason = _first_failure(branch.conditions, ctx)
+            if reason is None:
+                chosen = branch
+                break
+            failed.append(reason)
+        if chosen is None:
+            names = ", ".join(n for n, _ in failed)
+            reasons = "; ".join(r for _, r in failed)
+            raise GuardFailed(names, reasons)
+        for name in chosen.spec.requires:
+            if merged.get(name) is None:
+                errors.append((f"$.fields.{name}", f"is required to {event}"))
+        if errors:
+            raise ValidationError(errors)
+        changes = self._run(chosen, record, event, record.state, actor, at, given, merged)
+        # Keep only real changes: the event says what changed.
+        delta = {
+            k: v
+            for k, v in changes.items()
+            if (v is None and k in current) or (v is not None and current.get(k) != v)
+        }
+        return _build(
+            record=record,
+            spec=self.spec,
+            record_id=record.id,
+            name=event,
+            source=record.state,
+            target=chosen.target,
+            at=at,
+            actor=actor,
+            changes=delta,
+        )
+
+    def _run(
+        self,
+        branch: _Branch,
+        record: Record | None,
+        event: str,
+        source: str | None,
+        actor: Actor,
+        at: datetime,
+        changes: dict[str, Any],
+        merged: FieldMap,
+    ) -> dict[str, Any]:
+        """Roles, guards, then effects; returns the final changes."""
+        roles = branch.spec.roles
+        if roles and not actor.has_role(*roles):
+            raise Forbidden(
+                f"{event!r} on {self.spec.name!r} needs one of the roles "
+                f"{', '.join(roles)}; actor {actor.id!r} has "
+                f"{', '.join(sorted(actor.roles)) or 'none'}",
+                by=f"{self.spec.name}.roles",
+                actor=actor.id,
+                event=event,
+            )
+        if not branch.guards and not branch.effects:
+            return changes
+        if record is None:
+            merged = merged.updated(changes)
+        ctx = Context(
+            spec=self.spec,
+            record=record,
+            event=event,
+            source=source,
+            target=branch.target,
+            actor=actor,
+            at=at,
+            changes=changes,
+            fields=merged,
+        )
+        failure = _first_failure(branch.guards, ctx)
+        if failure is not None:
+            raise GuardFailed(*failure)
+        if not branch.effects:
+            return changes
+        changes = dict(changes)
+        for _name, effect in branch.effects:
+            extra = effect(ctx)
+            if extra:
+                changes.update(extra)
+                merged = merged.updated(extra)
+                ctx = attrs.evolve(ctx, changes=dict(changes), fields=merged)
+        return changes
+
+
+def compile_spec(spec: ProcessSpec) -> CompiledProcess:
+    """Check and compile ``spec`` (raises :class:`SpecError` listing every problem)."""
+    return CompiledProcess(spec)
+
+
+def _first_failure(checks: Iterable[tuple[str, GuardFn]], ctx: Context) -> tuple[str, str] | None:
+    for name, fn in checks:
+        reason = fn(ctx)
+        if reason is not None:
+            return name, reason
+    return None
+
+
+def _check_actor(actor: Any, errors: list[tuple[str, str]]) -> None:
+    if not isinstance(actor, Actor) or not isinstance(actor.id, str) or not actor.id:
+        errors.append(("$.actor", "expected an itsmcore.Actor with a non-empty id"))
+
+
+def _check_time(at: Any, errors: list[tuple[str, str]]) -> None:
+    try:
+        require_aware(at, "$.at")
+    except ValidationError as exc:
+        errors.extend(exc.errors)
+
+
+def _coerce(fspec: FieldSpec, value: Any) -> tuple[str | None, Any]:
+    """Check one value against its field spec; return (problem, coerced value)."""
+    kind = fspec.type
+    if kind in ("str", "text", "ref"):
+        if not isinstance(value, str):
+            return f"expected a string, got {type(value).__name__}", None
+        if kind != "text" and len(value) > 10_000:
+            return "is longer than 10,000 characters", None
+        return None, value
+    if kind == "enum":
+        if not isinstance(value, str):
+            return f"expected a string, got {type(value).__name__}", None
+        if value not in fspec.choices:
+            hint = did_you_mean(value, fspec.choices)
+            return f"{value!r} is not one of {', '.join(fspec.choices)}{hint}", None
+        return None, value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            return f"expected true or false, got {type(value).__name__}", None
+        return None, value
+    if kind in ("int", "float"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"expected a number, got {type(value).__name__}", None
+        if kind == "int" and not isinstance(value, int):
+            return "expected a whole number", None
+        if isinstance(value, float) and not math.isfinite(value):
+            return "must be a finite number", None
+        if fspec.minimum is not None and value < fspec.minimum:
+            return f"must be at least {_num(fspec.minimum)}", None
+        if fspec.maximum is not None and value > fspec.maximum:
+            return f"must be at most {_num(fspec.maximum)}", None
+        return None, float(value) if kind == "float" else value
+    if kind == "datetime":
+        if not isinstance(value, datetime):
+            return f"expected a datetime, got {type(value).__name__}", None
+        if value.tzinfo is None or value.utcoffset() is None:
+            return "naive datetime: attach a time zone", None
+        return None, value
+    if kind == "date":
+        if isinstance(value, datetime) or not isinstance(value, date):
+            return f"expected a date, got {type(value).__name__}", None
+        return None, value
+    if kind == "duration":
+        if not isinstance(value, timedelta):
+            return f"expected a timedelta, got {type(value).__name__}", None
+        return None, value
+    if kind == "list":
+        if isinstance(value, str) or not isinstance(value, list | tuple):
+            return f"expected a list of strings, got {type(value).__name__}", None
+        items = tuple(value)
+        for i, item in enumerate(items):
+            if not isinstance(item, str):
+                return f"item {i} must be a string", None
+            if fspec.choices and item not in fspec.choices:
+                return f"item {i} {item!r} is not one of {', '.join(fspec.choices)}", None
+        return None, items
+    return f"unsupported field type {kind!r}", None  # pragma: no cover - checked by spec
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def _build(
+    *,
+    record: Record | None,
+    spec: ProcessSpec,
+    record_id: str,
+    name: str,
+    source: str | None,
+    target: str,
+    at: datetime,
+    actor: Actor,
+    changes: Mapping[str, Any],
+    link: Link | None = None,
+) -> Step:
+    version = 1 if record is None else record.version + 1
+    prev = GENESIS if record is None else record.head
+    digest = hashlib.sha256(
+        canonical_bytes(
+            record_id=record_id,
+            version=version,
+            name=name,
+            source=source,
+            target=target,
+            at_text=to_utc_text(at),
+            actor=actor,
+            changes=changes,
+            prev_hash=prev,
+            link=link,
+        )
+    ).hexdigest()
+    fmap = FieldMap(changes)
+    event = Event(
+        record_id=record_id,
+        version=version,
+        name=name,
+        source=source,
+        target=target,
+        at=at,
+        actor=actor,
+        changes=fmap,
+        prev_hash=prev,
+        hash=digest,
+        link=link,
+    )
+    if record is None:
+        new = Record(
+            id=record_id,
+            process=spec.name,
+            spec_version=spec.version,
+            state=target,
+            version=1,
+            fields=FieldMap({k: v for k, v in changes.items() if v is not None}),
+            opened_at=at,
+            updated_at=at,
+            opened_by=actor.id,
+            head=digest,
+            links=(),
+        )
+    else:
+        new = Record(
+            id=record.id,
+            process=record.process,
+            spec_version=record.spec_version,
+            state=target,
+            version=version,
+            fields=record.fields.updated(changes) if changes else record.fields,
+            opened_at=record.opened_at,
+            updated_at=at,
+            opened_by=record.opened_by,
+            head=digest,
+            links=(*record.links, link) if link is not None else record.links,
+        )
+    return Step(record=new, event=event)
+
+
+def apply_link(record: Record, spec: ProcessSpec, link: Link, *, actor: Actor) -> Step:
+    """Record ``link`` on ``record`` as a ``link`` event at ``link.at`` (any state).
+
+    Raises ``ValidationError`` when the link is already there, is not about this record,
+    or is dated before the record's last event.
+    """
+    errors: list[tuple[str, str]] = []
+    _check_actor(actor, errors)
+    _check_time(link.at, errors)
+    if record.id not in (link.source, link.target):
+        errors.append(("$.link", f"the link does not involve record {record.id!r}"))
+    if link.source == link.target:
+        errors.append(("$.link", "a record cannot be linked to itself"))
+    if not errors and link.at < record.updated_at:
+        errors.append(("$.at", "is before the record's last event; events never go back"))
+    same = (link.kind, link.source, link.target)
+    if any((x.kind, x.source, x.target) == same for x in record.links):
+        errors.append(("$.link", f"{link.kind} {link.source} -> {link.target} already exists"))
+    if errors:
+        raise ValidationError(errors)
+    return _build(
+        record=record,
+        spec=spec,
+        record_id=record.id,
+        name="link",
+        source=record.state,
+        target=record.state,
+        at=link.at,
+        actor=actor,
+        changes={},
+        link=link,
+    )
+
+
+def replay(spec: ProcessSpec, events: Sequence[Event]) -> Record:
+    """Rebuild a record from its complete history (versions 1..n), exactly.
+
+    Verifies the hash chain first (``ChainBroken``), and checks that every state the
+    events reach exists in ``spec`` (``ValidationError`` otherwise). Events are facts:
+    guards are not re-run.
+    """
+    if not events:
+        raise ValidationError.single("$.events", "a history needs at least its open event")
+    verify_chain(events)
+    record: Record | None = None
+    for i, ev in enumerate(events):
+        if ev.target not in spec.compiled.states:
+            raise ValidationError.single(
+                f"$.events[{i}].target", f"state {ev.target!r} is not in {spec.name!r}"
+            )
+        if record is None:
+            record = Record(
+                id=ev.record_id,
+                process=spec.name,
+                spec_version=spec.version,
+                state=ev.target,
+                version=1,
+                fields=FieldMap({k: v for k, v in ev.changes.items() if v is not None}),
+                opened_at=ev.at,
+                updated_at=ev.at,
+                opened_by=ev.actor.id,
+                head=ev.hash,
+            )
+            continue
+        record = Record(
+            id=record.id,
+            process=record.process,
+            spec_version=record.spec_version,
+            state=ev.target,
+            version=ev.version,
+            fields=record.fields.updated(ev.changes) if ev.changes else record.fields,
+            opened_at=record.opened_at,
+            updated_at=ev.at,
+            opened_by=record.opened_by,
+            head=ev.hash,
+            links=(*record.links, ev.link) if ev.link is not None else record.links,
+        )
+    assert record is not None
+    return record
