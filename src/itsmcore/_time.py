@@ -52,7 +52,11 @@ def to_utc_text(value: datetime) -> str:
 
     Example: ``2026-11-26T09:00:00.000000Z``. Used by the event hash, so it never changes.
     """
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    u = value.astimezone(UTC)
+    return (
+        f"{u.year:04d}-{u.month:02d}-{u.day:02d}T"
+        f"{u.hour:02d}:{u.minute:02d}:{u.second:02d}.{u.microsecond:06d}Z"
+    )
 
 
 _DURATION = re.compile(

@@ -42,6 +42,9 @@ __all__ = ["GENESIS", "canonical_bytes", "event_hash", "verify_chain"]
 GENESIS: Final = "0" * 64
 
 _FORMAT: Final = 1
+_ENCODER: Final = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
 
 
 def _link_form(link: Link | None) -> dict[str, Any] | None:
@@ -82,9 +85,7 @@ def canonical_bytes(
         "target": target,
         "version": version,
     }
-    return json.dumps(
-        form, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return _ENCODER.encode(form).encode("utf-8")
 
 
 def event_hash(event: Event) -> str:

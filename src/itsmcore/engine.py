@@ -18,7 +18,7 @@ process never interfere. Time is always an argument (``at``/``now``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ from itsmcore.errors import ChainBroken, ConcurrencyError, ValidationError
 from itsmcore.machine import apply_link
 from itsmcore.ports.storage import Deadline, Notification, Storage
 from itsmcore.records import Actor, Event, Link, Record, Step
+from itsmcore.relations import DEFAULT_LINK_RULES, ImpactedItem, LinkRules
+from itsmcore.relations import impact as impact_of
 from itsmcore.spec import ProcessSpec
 
 __all__ = ["ChainReport", "Engine"]
@@ -60,7 +62,9 @@ class Engine:
 
     Build one with :meth:`in_memory`, :meth:`sqlite` or ``Engine(storage=...)``.
     ``processes`` adds (or adds versions of) process specs to this engine's own copy of
-    the built-in catalog.
+    the built-in catalog. ``link_rules`` are the link kinds :meth:`link` accepts
+    (default :data:`~itsmcore.relations.DEFAULT_LINK_RULES`; extend it with
+    ``DEFAULT_LINK_RULES.extended(LinkKind(...))``).
     """
 
     def __init__(
@@ -69,8 +73,10 @@ class Engine:
         *,
         processes: Iterable[ProcessSpec] = (),
         catalog: Catalog | None = None,
+        link_rules: LinkRules | None = None,
     ) -> None:
         self.storage: Storage = storage
+        self.link_rules: LinkRules = link_rules if link_rules is not None else DEFAULT_LINK_RULES
         self.catalog: Catalog = (catalog or builtin_catalog).copy()
         for spec in processes:
             self.catalog.register(spec)
@@ -168,15 +174,22 @@ class Engine:
     ) -> Link:
         """Link two records (``kind`` such as ``caused_by``); audited on both sides.
 
-        Both records get a ``link`` event in one atomic save. Raises ``NotFound`` when
-        either record is missing and ``ValidationError`` for a duplicate or bad link.
+        Both records get a ``link`` event in one atomic save. ``kind`` must be in
+        :attr:`link_rules` and allow the two records' processes; an inverse name
+        (``fixes`` for ``fixed_by``) is stored as its canonical kind with the ends swapped,
+        and the returned :class:`Link` is that canonical form. Raises ``NotFound`` when
+        either record is missing and ``ValidationError`` for an unknown kind, a process
+        pair the kind does not allow (naming the allowed ones), or a duplicate link.
         """
         if not isinstance(kind, str) or not kind.isidentifier() or len(kind) > _LINK_KIND_MAX:
             raise ValidationError.single("$.kind", "a link kind is a short identifier")
-        require_aware(at, "$.at")
-        source = self.storage.load(source_id)
-        target = self.storage.load(target_id)
-        link = Link(kind=kind, source=source_id, target=target_id, at=at)
+        at = require_aware(at, "$.at").astimezone(UTC)
+        self.link_rules.kind(kind)  # an unknown kind fails before any load
+        placed = self.link_rules.place(
+            kind, self.storage.load(source_id), self.storage.load(target_id)
+        )
+        source, target = placed.source, placed.target
+        link = Link(kind=placed.kind.name, source=source.id, target=target.id, at=at)
         steps = [
             apply_link(source, self.spec_of(source), link, actor=actor),
             apply_link(target, self.spec_of(target), link, actor=actor),
@@ -184,7 +197,34 @@ class Engine:
         self._commit(None, steps)
         return link
 
+    def register(self, spec: ProcessSpec) -> None:
+        """Add ``spec`` (a new process, or a new version of one) to this engine's catalog.
+
+        New records get the latest version; records already open keep the version they
+        were opened with. Registering different content under an existing name and
+        version is a ``SpecError`` (give the new spec a higher version).
+        """
+        self.catalog.register(spec)
+
     # -- queries ---------------------------------------------------------------------------
+
+    def impact(
+        self,
+        record_id: str,
+        *,
+        kinds: Iterable[str] | None = None,
+        max_depth: int | None = None,
+    ) -> tuple[ImpactedItem, ...]:
+        """Everything that depends on ``record_id`` (usually a configuration item),
+        transitively, each with the path of record ids from ``record_id`` to it.
+
+        If A depends_on (or runs_on) B, ``impact(B)`` contains A with path ``(B, A)``; a
+        whole depends on its parts (``part_of``); ``connected_to`` works both ways. See
+        :func:`itsmcore.relations.impact`. Raises ``NotFound`` and ``ValidationError``.
+        """
+        return impact_of(
+            record_id, self.storage.load, rules=self.link_rules, kinds=kinds, max_depth=max_depth
+        )
 
     def get(self, record_id: str) -> Record:
         """The latest version of a record. Raises ``NotFound``."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -194,7 +194,7 @@ class CompiledProcess:
         if not isinstance(record_id, str) or not record_id or len(record_id) > 200:
             errors.append(("$.record_id", "must be a non-empty string of at most 200 chars"))
         _check_actor(actor, errors)
-        _check_time(at, errors)
+        at = _check_time(at, errors)
         changes = self.validate_fields(fields, errors)
         if errors:
             raise ValidationError(errors)
@@ -208,7 +208,7 @@ class CompiledProcess:
         if errors:
             raise ValidationError(errors)
         changes = {k: v for k, v in changes.items() if v is not None}
-        changes = self._run(branch, None, "open", None, actor, at, changes, FieldMap())
+        changes, _ = self._run(branch, None, "open", None, actor, at, changes, FieldMap())
         return _build(
             record=None,
             spec=self.spec,
@@ -241,7 +241,7 @@ class CompiledProcess:
                 f"{self.spec.version} (use catalog.get(name, version=...))",
             )
         _check_actor(actor, errors)
-        _check_time(at, errors)
+        at = _check_time(at, errors)
         if not errors and at < record.updated_at:
             errors.append(
                 (
@@ -266,6 +266,9 @@ class CompiledProcess:
         chosen: _Branch | None = None
         failed: list[tuple[str, str]] = []
         for branch in branches:
+            if not branch.conditions:
+                chosen = branch
+                break
             ctx = Context(
                 spec=self.spec,
                 record=record,
@@ -291,7 +294,7 @@ class CompiledProcess:
                 errors.append((f"$.fields.{name}", f"is required to {event}"))
         if errors:
             raise ValidationError(errors)
-        changes = self._run(chosen, record, event, record.state, actor, at, given, merged)
+        changes, final = self._run(chosen, record, event, record.state, actor, at, given, merged)
         # Keep only real changes: the event says what changed.
         delta = {
             k: v
@@ -308,6 +311,7 @@ class CompiledProcess:
             at=at,
             actor=actor,
             changes=delta,
+            fields=final,
         )
 
     def _run(
@@ -320,8 +324,8 @@ class CompiledProcess:
         at: datetime,
         changes: dict[str, Any],
         merged: FieldMap,
-    ) -> dict[str, Any]:
-        """Roles, guards, then effects; returns the final changes."""
+    ) -> tuple[dict[str, Any], FieldMap]:
+        """Roles, guards, then effects; returns the final changes and the fields they give."""
         roles = branch.spec.roles
         if roles and not actor.has_role(*roles):
             raise Forbidden(
@@ -332,10 +336,10 @@ class CompiledProcess:
                 actor=actor.id,
                 event=event,
             )
-        if not branch.guards and not branch.effects:
-            return changes
         if record is None:
             merged = merged.updated(changes)
+        if not branch.guards and not branch.effects:
+            return changes, merged
         ctx = Context(
             spec=self.spec,
             record=record,
@@ -351,7 +355,7 @@ class CompiledProcess:
         if failure is not None:
             raise GuardFailed(*failure)
         if not branch.effects:
-            return changes
+            return changes, merged
         changes = dict(changes)
         for _name, effect in branch.effects:
             extra = effect(ctx)
@@ -359,7 +363,7 @@ class CompiledProcess:
                 changes.update(extra)
                 merged = merged.updated(extra)
                 ctx = attrs.evolve(ctx, changes=dict(changes), fields=merged)
-        return changes
+        return changes, merged
 
 
 def compile_spec(spec: ProcessSpec) -> CompiledProcess:
@@ -380,11 +384,14 @@ def _check_actor(actor: Any, errors: list[tuple[str, str]]) -> None:
         errors.append(("$.actor", "expected an itsmcore.Actor with a non-empty id"))
 
 
-def _check_time(at: Any, errors: list[tuple[str, str]]) -> None:
+def _check_time(at: Any, errors: list[tuple[str, str]]) -> datetime:
+    """Check ``at`` and return it in UTC (the event log is kept in UTC, so equal
+    instants are equal values whatever zone the caller used)."""
     try:
-        require_aware(at, "$.at")
+        return require_aware(at, "$.at").astimezone(UTC)
     except ValidationError as exc:
         errors.extend(exc.errors)
+        return at  # type: ignore[no-any-return]
 
 
 def _coerce(fspec: FieldSpec, value: Any) -> tuple[str | None, Any]:
@@ -424,7 +431,7 @@ def _coerce(fspec: FieldSpec, value: Any) -> tuple[str | None, Any]:
             return f"expected a datetime, got {type(value).__name__}", None
         if value.tzinfo is None or value.utcoffset() is None:
             return "naive datetime: attach a time zone", None
-        return None, value
+        return None, value.astimezone(UTC)
     if kind == "date":
         if isinstance(value, datetime) or not isinstance(value, date):
             return f"expected a date, got {type(value).__name__}", None
@@ -462,6 +469,7 @@ def _build(
     actor: Actor,
     changes: Mapping[str, Any],
     link: Link | None = None,
+    fields: FieldMap | None = None,
 ) -> Step:
     version = 1 if record is None else record.version + 1
     prev = GENESIS if record is None else record.head
@@ -514,7 +522,9 @@ def _build(
             spec_version=record.spec_version,
             state=target,
             version=version,
-            fields=record.fields.updated(changes) if changes else record.fields,
+            fields=fields
+            if fields is not None
+            else (record.fields.updated(changes) if changes else record.fields),
             opened_at=record.opened_at,
             updated_at=at,
             opened_by=record.opened_by,
@@ -532,7 +542,7 @@ def apply_link(record: Record, spec: ProcessSpec, link: Link, *, actor: Actor) -
     """
     errors: list[tuple[str, str]] = []
     _check_actor(actor, errors)
-    _check_time(link.at, errors)
+    at = _check_time(link.at, errors)
     if record.id not in (link.source, link.target):
         errors.append(("$.link", f"the link does not involve record {record.id!r}"))
     if link.source == link.target:
@@ -544,6 +554,8 @@ def apply_link(record: Record, spec: ProcessSpec, link: Link, *, actor: Actor) -
         errors.append(("$.link", f"{link.kind} {link.source} -> {link.target} already exists"))
     if errors:
         raise ValidationError(errors)
+    if at is not link.at:
+        link = attrs.evolve(link, at=at)
     return _build(
         record=record,
         spec=spec,

@@ -135,6 +135,11 @@ def test_overlapping_windows_of_one_rule_are_one_signal() -> None:
     assert rules([2.5, 2.5, 2.5, 2.5]) == [(2, (0, 1, 2, 3), "above")]
 
 
+def test_windows_sharing_a_point_are_one_signal() -> None:
+    # Windows 0-2 (points 0, 2) and 2-4 (points 2, 4) share point 2: one episode.
+    assert rules([2.5, 0.0, 2.5, 0.0, 2.5]) == [(2, (0, 2, 4), "above")]
+
+
 def test_separate_episodes_of_one_rule_are_separate_signals() -> None:
     assert rules([2.5, 2.5, 0.0, 0.0, 0.0, 0.0, 2.5, 2.5]) == [
         (2, (0, 1), "above"),
@@ -143,8 +148,14 @@ def test_separate_episodes_of_one_rule_are_separate_signals() -> None:
 
 
 def test_signals_describe_rule_side_and_points() -> None:
-    (signal,) = spc.western_electric([0.5] * 8, 0.0, [1.0] * 8)
-    assert signal.description == "rule 4: 8 consecutive points above the centre line (points 0-7)"
+    (run,) = spc.western_electric([0.5] * 8, 0.0, [1.0] * 8)
+    assert run.description == "rule 4: 8 consecutive points above the centre line (points 0-7)"
+    (low,) = spc.western_electric([0.0, -4.0], 0.0, [1.0, 1.0])
+    assert low.description == "rule 1: point 1 is below the lower control limit (3σ)"
+    (pair,) = spc.western_electric([2.5, 0.0, -2.1, -2.2], 0.0, [1.0] * 4)
+    assert pair.description == (
+        "rule 2: 2 of 3 consecutive points beyond 2σ below the centre line (points 2, 3)"
+    )
 
 
 def test_a_response_time_series_with_a_shift_is_flagged() -> None:
@@ -271,6 +282,24 @@ def test_p_chart_rejects_bad_counts_naming_the_subgroup(
 ) -> None:
     with pytest.raises(ValidationError) as info:
         spc.p_chart(defectives, sizes)  # type: ignore[arg-type]
+    assert info.value.errors[0][0] == path
+
+
+@pytest.mark.parametrize(
+    ("points", "center", "sigma", "path"),
+    [
+        ([1.0, 2.0], 0.0, [1.0], "$.sigma"),
+        ([1.0, 2.0], 0.0, [1.0, -1.0], "$.sigma[1]"),
+        ([1.0, 2.0], 0.0, [1.0, math.nan], "$.sigma[1]"),
+        ([1.0, math.nan], 0.0, [1.0, 1.0], "$.points[1]"),
+        ([1.0, 2.0], math.inf, [1.0, 1.0], "$.center"),
+    ],
+)
+def test_western_electric_rejects_bad_points_centre_or_sigma(
+    points: list[float], center: float, sigma: list[float], path: str
+) -> None:
+    with pytest.raises(ValidationError) as info:
+        spc.western_electric(points, center, sigma)
     assert info.value.errors[0][0] == path
 
 

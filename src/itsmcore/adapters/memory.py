@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from itsmcore.errors import ConcurrencyError, NotFound, ValidationError
-from itsmcore.ports.storage import Claim, Deadline, Notification
+from itsmcore.ports.storage import Claim, Deadline, Notification, SignedHead
 from itsmcore.records import Event, Record, Step
 
 __all__ = ["MemoryStorage"]
@@ -34,6 +34,7 @@ class MemoryStorage:
         self._deadlines: dict[str, dict[str, Deadline]] = {}
         # (due, record_id, key) kept sorted, so ``due`` costs O(log n + k).
         self._due_index: list[tuple[datetime, str, str]] = []
+        self._heads: dict[str, SignedHead] = {}
         self._closed = False
 
     def __repr__(self) -> str:
@@ -47,10 +48,18 @@ class MemoryStorage:
         *,
         outbox: Sequence[Notification] = (),
         deadlines: Mapping[str, Sequence[Deadline]] | None = None,
+        signatures: Mapping[str, str] | None = None,
     ) -> None:
         with self._lock:
             # Check everything first: the write below cannot fail half-way.
             pending: dict[str, int] = {}
+            heads: dict[str, Event] = {step.record.id: step.event for step in steps}
+            for record_id, signature in (signatures or {}).items():
+                if record_id not in heads or not isinstance(signature, str) or not signature:
+                    raise ValidationError.single(
+                        f"$.signatures.{record_id}",
+                        "sign only the records written by this append, with a non-empty str",
+                    )
             for step in steps:
                 rec, ev = step.record, step.event
                 if rec.id != ev.record_id or rec.version != ev.version:
@@ -69,6 +78,9 @@ class MemoryStorage:
                 self._outbox.setdefault(note.id, note)
             for record_id, items in (deadlines or {}).items():
                 self._replace_deadlines(record_id, items)
+            for record_id, signature in (signatures or {}).items():
+                ev = heads[record_id]
+                self._heads[record_id] = SignedHead(record_id, ev.version, ev.hash, signature)
 
     def claim(self, claims: Sequence[Claim], *, outbox: Sequence[Notification] = ()) -> list[Claim]:
         with self._lock:
@@ -147,6 +159,10 @@ class MemoryStorage:
             ]
         found.sort(key=lambda r: (r.opened_at, r.id))
         return found[:limit] if limit is not None else found
+
+    def signed_head(self, record_id: str) -> SignedHead | None:
+        with self._lock:
+            return self._heads.get(record_id)
 
     def record_ids(self) -> list[str]:
         with self._lock:

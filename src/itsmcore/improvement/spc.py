@@ -55,6 +55,7 @@ D4: float = 3.267
 Side = Literal["above", "below"]
 Direction = Literal["up", "down"]
 _RUN = 8
+_WINDOWS = {2: (2, 3, 2), 3: (4, 5, 1)}  # rule: (need, of width, beyond k sigma)
 _SIDES: tuple[tuple[int, Side], ...] = ((1, "above"), (-1, "below"))
 
 
@@ -210,10 +211,21 @@ def _beyond(
     return [sign * (x - center) > k * s for x, s in zip(points, sigma, strict=True)]
 
 
-def _fmt(points: Sequence[int]) -> str:
-    if len(points) > 2 and points[-1] - points[0] == len(points) - 1:
-        return f"{points[0]}-{points[-1]}"
-    return ", ".join(str(p) for p in points)
+def _describe(rule: int, points: tuple[int, ...], side: Side) -> str:
+    if rule == 1:
+        limit = "upper" if side == "above" else "lower"
+        return f"rule 1: point {points[0]} is {side} the {limit} control limit (3σ)"
+    if points[-1] - points[0] == len(points) - 1 and len(points) > 2:
+        listed = f"{points[0]}-{points[-1]}"
+    else:
+        listed = ", ".join(str(p) for p in points)
+    if rule == 4:
+        return f"rule 4: {len(points)} consecutive points {side} the centre line (points {listed})"
+    need, width, k = _WINDOWS[rule]
+    return (
+        f"rule {rule}: {need} of {width} consecutive points beyond {k}σ {side} the centre "
+        f"line (points {listed})"
+    )
 
 
 def _windows(flags: list[bool], need: int, width: int) -> list[tuple[int, ...]]:
@@ -243,7 +255,7 @@ def _runs(flags: list[bool], length: int) -> list[tuple[int, ...]]:
         if flag and start is None:
             start = i
         elif not flag and start is not None:
-            if i - start > length:
+            if i - start >= length:
                 runs.append(tuple(range(start, i)))
             start = None
     return runs
@@ -257,36 +269,31 @@ def western_electric(
     ``sigma`` gives the standard deviation per point (pass ``[s] * len(points)`` for a
     constant one). A sigma of 0 puts every point off the centre beyond all zones.
     Signals are ordered by their first point, then rule.
+
+    Raises:
+        ValidationError: a point, the centre or a sigma that is not a finite number, a
+            negative sigma, or not one sigma per point.
     """
-    if len(sigma) != len(points):
-        raise ValidationError.single("$.sigma", "give one sigma per point")
-    found: list[Signal] = []
+    xs = _numbers(points, "points", 0)
+    if len(sigma) != len(xs):
+        raise ValidationError.single("$.sigma", f"give one sigma per point ({len(xs)})")
+    errors = [
+        (f"$.sigma[{i}]", f"expected a finite number >= 0, got {s!r}")
+        for i, s in enumerate(sigma)
+        if not (isinstance(s, int | float) and math.isfinite(s) and s >= 0)
+    ]
+    if errors or not (isinstance(center, int | float) and math.isfinite(center)):
+        raise ValidationError(errors or [("$.center", f"expected a finite number, got {center!r}")])
+    found: list[tuple[int, tuple[int, ...], Side]] = []
     for sign, side in _SIDES:
-        where = "above the upper" if sign > 0 else "below the lower"
-        for i in (i for i, b in enumerate(_beyond(points, center, sigma, 3, sign)) if b):
-            found.append(Signal(1, (i,), side, f"rule 1: point {i} is {where} control limit (3σ)"))
-        for rule, need, width, k in ((2, 2, 3, 2), (3, 4, 5, 1)):
-            for group in _windows(_beyond(points, center, sigma, k, sign), need, width):
-                found.append(
-                    Signal(
-                        rule,
-                        group,
-                        side,
-                        f"rule {rule}: {need} of {width} consecutive points beyond {k}σ "
-                        f"{side} the centre line (points {_fmt(group)})",
-                    )
-                )
-        for run in _runs(_beyond(points, center, sigma, 0, sign), _RUN):
-            found.append(
-                Signal(
-                    4,
-                    run,
-                    side,
-                    f"rule 4: {len(run)} consecutive points {side} the centre line "
-                    f"(points {_fmt(run)})",
-                )
-            )
-    return tuple(sorted(found, key=lambda s: (s.points[0], s.rule, s.side)))
+        beyond_3 = _beyond(xs, center, sigma, 3, sign)
+        found.extend((1, (i,), side) for i, flag in enumerate(beyond_3) if flag)
+        for rule, (need, width, k) in _WINDOWS.items():
+            flags = _beyond(xs, center, sigma, k, sign)
+            found.extend((rule, group, side) for group in _windows(flags, need, width))
+        found.extend((4, run, side) for run in _runs(_beyond(xs, center, sigma, 0, sign), _RUN))
+    found.sort(key=lambda f: (f[1][0], f[0], f[2]))
+    return tuple(Signal(rule, pts, side, _describe(rule, pts, side)) for rule, pts, side in found)
 
 
 # --- charts -----------------------------------------------------------------------------

@@ -19,6 +19,9 @@ Guarantees every adapter gives (checked by :mod:`itsmcore.testing.contract`):
    with concurrent callers (the basis of exactly-once SLA signals and timers).
 5. Outbox rows are returned by ``pending`` until ``mark_delivered``; ids are stable.
 6. Datetimes come back as aware datetimes at the same instant.
+7. A signature given for a record's new head (``append(signatures=...)``) is stored in
+   the same transaction and returned by ``signed_head`` until the next append of that
+   record replaces it.
 
 Queries take keyword-only filters.
 """
@@ -33,7 +36,7 @@ import attrs
 
 from itsmcore.records import Event, FieldMap, Record, Step
 
-__all__ = ["Claim", "Deadline", "Notification", "Storage"]
+__all__ = ["Claim", "Deadline", "Notification", "SignedHead", "Storage"]
 
 
 def _fieldmap(value: Mapping[str, Any] | None) -> FieldMap:
@@ -80,6 +83,21 @@ class Claim:
     at: datetime
 
 
+@attrs.frozen(slots=True)
+class SignedHead:
+    """The signature over one record's chain head (the hash of its latest event).
+
+    Written by :meth:`Storage.append` together with the event it signs, so a truncated
+    or rewritten tail no longer matches a signature only the signer can make (see the
+    ``itsmcore_sign`` hook). ``version`` is the version of the signed event.
+    """
+
+    record_id: str
+    version: int
+    head: str
+    signature: str
+
+
 @runtime_checkable
 class Storage(Protocol):
     """The storage port. Adapters: ``itsmcore.adapters.memory`` (reference),
@@ -91,9 +109,18 @@ class Storage(Protocol):
         *,
         outbox: Sequence[Notification] = (),
         deadlines: Mapping[str, Sequence[Deadline]] | None = None,
+        signatures: Mapping[str, str] | None = None,
     ) -> None:
-        """Atomically write ``steps`` (version-checked), ``outbox`` rows, and replace the
-        deadlines of each record id in ``deadlines``. Raises ``ConcurrencyError``."""
+        """Atomically write ``steps`` (version-checked), ``outbox`` rows, replace the
+        deadlines of each record id in ``deadlines``, and store ``signatures`` (record id
+        → signature over that record's new head, i.e. its last event in ``steps``).
+
+        Raises ``ConcurrencyError`` (stale version), ``ValidationError`` (a signature for
+        a record not in ``steps``)."""
+        ...
+
+    def signed_head(self, record_id: str) -> SignedHead | None:
+        """The latest stored head signature of a record, or ``None`` if it has none."""
         ...
 
     def load(self, record_id: str) -> Record:

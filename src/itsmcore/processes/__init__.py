@@ -13,7 +13,7 @@ from itsmcore.spec import ProcessSpec
 __all__ = ["MODULES", "all_specs"]
 
 #: The built-in process modules (our own modules, imported by fixed name).
-MODULES: tuple[str, ...] = ("incident",)
+MODULES: tuple[str, ...] = ("incident", "problem", "known_error", "change", "release")
 
 
 def all_specs() -> list[ProcessSpec]:

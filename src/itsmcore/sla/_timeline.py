@@ -126,6 +126,7 @@ class Timeline:
         "_state",
         "_weekly",
         "_zone",
+        "finite",
         "has_hours",
     )
 
@@ -141,6 +142,7 @@ class Timeline:
         self._dense = any(self._weekly)
         self._open_days = sorted(day for day, spans in overrides.items() if spans)
         self.has_hours = self._dense or bool(self._open_days)
+        self.finite = not self._dense  # only finitely many (override) windows
         # Nominal business measure per week, used only to guess how far to look ahead.
         self._rate = sum(_measure(spans) for spans in self._weekly)
         if self._dense or not self._open_days:
@@ -215,9 +217,7 @@ class Timeline:
         """The business intervals within ``[c0, c1)``, clipped, merged and sorted."""
         pieces = [
             (day * DAY + start, day * DAY + start + length)
-            for day, spans in self._local_days(
-                (c0 - _MARGIN) // DAY - 2, (c1 + _MARGIN) // DAY + 1
-            )
+            for day, spans in self._local_days((c0 - _MARGIN) // DAY - 2, (c1 + _MARGIN) // DAY + 1)
             for start, length in spans
         ]
         local_starts, local_ends = _merge(pieces)
