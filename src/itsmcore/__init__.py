@@ -26,12 +26,13 @@ from itsmcore.errors import (
     StorageError,
     ValidationError,
 )
+from itsmcore.loading import load_spec
 from itsmcore.machine import replay
 from itsmcore.ports.storage import Claim, Deadline, Notification, Storage
 from itsmcore.priority import DEFAULT_MATRIX, PriorityMatrix
 from itsmcore.records import SYSTEM, Actor, Event, FieldMap, Link, Record, Step
 from itsmcore.registry import BUILTINS, Context, Registry
-from itsmcore.serialization import dump, load, load_spec, spec_from_dict, spec_to_dict
+from itsmcore.serialization import dump, load, spec_from_dict, spec_to_dict
 from itsmcore.spec import FieldSpec, ProcessSpec, StateSpec, TimerSpec, TransitionSpec
 
 __all__ = [

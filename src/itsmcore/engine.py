@@ -17,6 +17,7 @@ process never interfere. Time is always an argument (``at``/``now``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,17 +30,26 @@ from itsmcore.adapters.memory import MemoryStorage
 from itsmcore.catalog import Catalog
 from itsmcore.catalog import catalog as builtin_catalog
 from itsmcore.chain import verify_chain
-from itsmcore.errors import ChainBroken, ConcurrencyError, ValidationError
+from itsmcore.errors import ChainBroken, ConcurrencyError, ItsmError, ValidationError
 from itsmcore.machine import apply_link
+from itsmcore.ports.plugins import PluginHost
 from itsmcore.ports.storage import Deadline, Notification, Storage
-from itsmcore.records import Actor, Event, Link, Record, Step
+from itsmcore.records import SYSTEM, Actor, Event, Link, Record, Step
+from itsmcore.registry import Registry
 from itsmcore.relations import DEFAULT_LINK_RULES, ImpactedItem, LinkRules
 from itsmcore.relations import impact as impact_of
-from itsmcore.spec import ProcessSpec
+from itsmcore.sla.calendar import BusinessCalendar
+from itsmcore.sla.clock import ClockStatus
+from itsmcore.sla.policy import SlaPolicy
+from itsmcore.sla.rules import SlaRules
+from itsmcore.sla.signals import Signal
+from itsmcore.sla.tick import run_tick
+from itsmcore.spec import ProcessSpec, TimerSpec
 
 __all__ = ["ChainReport", "Engine"]
 
 _LINK_KIND_MAX = 64
+_log = logging.getLogger("itsmcore.engine")
 
 
 @attrs.frozen(slots=True)
@@ -60,26 +70,63 @@ class ChainReport:
 class Engine:
     """An application service over a :class:`~itsmcore.ports.storage.Storage`.
 
-    Build one with :meth:`in_memory`, :meth:`sqlite` or ``Engine(storage=...)``.
+    Build one with :meth:`in_memory`, :meth:`sqlite`, :meth:`from_url` or
+    ``Engine(storage, ...)`` where ``storage`` is an adapter or a storage URL.
     ``processes`` adds (or adds versions of) process specs to this engine's own copy of
-    the built-in catalog. ``link_rules`` are the link kinds :meth:`link` accepts
-    (default :data:`~itsmcore.relations.DEFAULT_LINK_RULES`; extend it with
+    the built-in catalog; a given spec with a built-in's name and version replaces it
+    (``SPEC.with_options(...)`` configures a built-in process). ``link_rules`` are the
+    link kinds :meth:`link` accepts (default
+    :data:`~itsmcore.relations.DEFAULT_LINK_RULES`; extend it with
     ``DEFAULT_LINK_RULES.extended(LinkKind(...))``).
+
+    ``plugins`` are objects with ``@itsmcore.hookimpl`` hooks (see
+    :mod:`itsmcore.ports.hookspecs`); ``entry_points`` names setuptools entry points of
+    group ``itsmcore`` to load (an allowlist: nothing loads unless named). They live in
+    this engine's own plugin manager, :attr:`plugins`; their guards and effects extend
+    :attr:`registry`, their processes this engine's catalog. Notifications wait in the
+    outbox until :meth:`deliver` hands them to the ``itsmcore_notify`` hooks (call it
+    from a worker or after each request); ``auto_deliver=True`` delivers right after
+    each commit instead (one more write per save; a failing notifier is then logged and
+    its notification stays pending). Raises ``PluginError`` for a bad plugin.
+
+    ``policies`` are the SLA policies (every version; default
+    :data:`~itsmcore.sla.DEFAULT_POLICIES`, a given list replaces it) and ``calendars``
+    the business calendars by name, merged over :data:`~itsmcore.sla.DEFAULT_CALENDARS`;
+    both are checked against the catalog (``SpecError``). See ``docs/sla-policies.md``.
     """
 
     def __init__(
         self,
-        storage: Storage,
+        storage: Storage | str,
         *,
         processes: Iterable[ProcessSpec] = (),
         catalog: Catalog | None = None,
         link_rules: LinkRules | None = None,
+        plugins: Iterable[object] = (),
+        entry_points: Iterable[str] = (),
+        auto_deliver: bool = False,
+        calendars: Mapping[str, BusinessCalendar] | None = None,
+        policies: Iterable[SlaPolicy] | None = None,
     ) -> None:
-        self.storage: Storage = storage
+        self.plugins: PluginHost = PluginHost(plugins, entry_points=entry_points)
+        self.registry: Registry = self.plugins.registry()
+        self.auto_deliver = auto_deliver
         self.link_rules: LinkRules = link_rules if link_rules is not None else DEFAULT_LINK_RULES
         self.catalog: Catalog = (catalog or builtin_catalog).copy()
+        given: set[tuple[str, int]] = set()
         for spec in processes:
-            self.catalog.register(spec)
+            # A given spec replaces the built-in of the same name and version (a host's
+            # options, e.g. its request catalogue); two given specs must still agree.
+            key = (spec.name, spec.version)
+            self.catalog.register(spec, replace=key not in given)
+            given.add(key)
+        self.plugins.add_processes(self.catalog, self.registry)
+        self.sla_rules: SlaRules = SlaRules(policies, calendars)
+        self.sla_rules.check(self.catalog)
+        # Resolved last, so a failure above never leaves a store open.
+        self.storage: Storage = (
+            self.plugins.storage(storage) if isinstance(storage, str) else storage
+        )
 
     # -- construction ----------------------------------------------------------------------
 
@@ -93,7 +140,19 @@ class Engine:
         """An engine over the embedded SQLite adapter at ``path`` (created if absent)."""
         from itsmcore.adapters.sqlite import SqliteStorage
 
-        return cls(SqliteStorage(path), **options)
+        storage = SqliteStorage(path)
+        try:
+            return cls(storage, **options)
+        except BaseException:
+            storage.close()
+            raise
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> Engine:
+        """An engine over the store ``url`` names: ``memory://``, ``sqlite:///path.db``,
+        or a scheme a plugin in ``plugins=[...]`` serves (hook ``itsmcore_storage``).
+        Raises ``StorageError`` for an unknown scheme or a malformed URL."""
+        return cls(url, **options)
 
     def close(self) -> None:
         """Close the storage adapter."""
@@ -197,6 +256,26 @@ class Engine:
         self._commit(None, steps)
         return link
 
+    def tick(self, now: datetime) -> list[Signal]:
+        """Emit what came due by ``now``, exactly once across all workers, in order of
+        ``due``: SLA warnings and breaches (:class:`~itsmcore.sla.SlaSignal`, outbox kind
+        ``"sla"``) and timers (:class:`~itsmcore.sla.TimerSignal`; a timer with an event
+        fires it as :data:`~itsmcore.SYSTEM` through :meth:`fire`). Only records with a
+        deadline due are read. Returns what this call emitted; another worker's share
+        is not in it. Raises ``ValidationError`` for a naive ``now``."""
+        return run_tick(self.storage, self.sla_rules, self.spec_of, self._fire_timer, now)
+
+    def _fire_timer(self, record: Record, timer: TimerSpec, at: datetime) -> Record:
+        assert timer.event is not None
+        return self.fire(
+            record.id,
+            timer.event,
+            at=at,
+            actor=SYSTEM,
+            fields=timer.fields,
+            expected_version=record.version,
+        )
+
     def register(self, spec: ProcessSpec) -> None:
         """Add ``spec`` (a new process, or a new version of one) to this engine's catalog.
 
@@ -234,6 +313,14 @@ class Engine:
         """The record's events, versions 1..n. Raises ``NotFound``."""
         return self.storage.history(record_id)
 
+    def sla(self, record_id: str, now: datetime) -> list[ClockStatus]:
+        """The SLA clocks of a record at ``now`` (its current cycle per clock of every
+        policy covering it), computed from its events alone. Raises ``NotFound`` and
+        ``ValidationError`` (naive ``now``)."""
+        record = self.storage.load(record_id)
+        events = self.storage.history(record_id)[: record.version]
+        return self.sla_rules.statuses(events, self.spec_of(record), now)
+
     def find(
         self,
         *,
@@ -246,22 +333,86 @@ class Engine:
         return self.storage.find(process=process, state=state, fields=fields, limit=limit)
 
     def verify(self) -> ChainReport:
-        """Verify every record's hash chain and that its stored head matches."""
+        """Verify every record's hash chain, that its stored head matches, and, when a
+        signing plugin (``itsmcore_sign``) is registered, that the head's stored
+        signature verifies (so a truncated or rewritten tail is detected).
+
+        Safe while others write: a record that changed between reads is read again.
+        """
         broken: list[tuple[str, str]] = []
         total = 0
         ids = self.storage.record_ids()
         for rid in ids:
+            count, problem = self._verify_record(rid)
+            total += count
+            if problem is not None:
+                broken.append((rid, problem))
+        return ChainReport(records=len(ids), events=total, broken=tuple(broken))
+
+    def _verify_record(self, rid: str) -> tuple[int, str | None]:
+        signing = self.plugins.can_sign
+        count, problem = 0, None
+        for _attempt in range(3):
+            # Signature first: every later read includes at least the version it signs.
+            signed = self.storage.signed_head(rid) if signing else None
             events = self.storage.history(rid)
-            total += len(events)
+            record = self.storage.load(rid)
+            count = len(events)
             try:
                 head = verify_chain(events)
             except ChainBroken as exc:
-                broken.append((rid, str(exc)))
+                return count, str(exc)
+            if head != record.head or count != record.version:
+                problem = "the stored record does not match its last event"
+                continue  # a save may have landed between the reads: read again
+            if not signing:
+                return count, None
+            if signed is None:
+                return count, "the head has no signature (saved before the signer was added?)"
+            if signed.version != record.version or signed.head != record.head:
+                problem = (
+                    f"the signature is for version {signed.version}, but the head is version "
+                    f"{record.version}: the tail was changed"
+                )
                 continue
-            record = self.storage.load(rid)
-            if head != record.head or len(events) != record.version:
-                broken.append((rid, "the stored record does not match its last event"))
-        return ChainReport(records=len(ids), events=total, broken=tuple(broken))
+            if not self.plugins.verify_signature(signed.head, signed.signature):
+                return count, "the head's signature does not verify"
+            return count, None
+        return count, problem
+
+    # -- notifications ---------------------------------------------------------------------
+
+    def deliver(self, *, limit: int = 100) -> int:
+        """Hand pending outbox notifications to the ``itsmcore_notify`` hooks, oldest
+        first, and mark each delivered once every hook returned. Returns how many.
+
+        At least once: a crash before the mark redelivers (use ``Notification.id`` to
+        de-duplicate); two processes delivering at once may both deliver one. Raises
+        ``PluginError`` when a notifier fails: the notifications before it are marked
+        delivered, it and the later ones stay pending for the next call.
+        """
+        total = 0
+        seen: set[str] = set()
+        while True:
+            batch = [n for n in self.storage.pending(limit=limit) if n.id not in seen]
+            if not batch:
+                return total
+            done: list[str] = []
+            try:
+                for note in batch:
+                    self.plugins.notify(note)
+                    done.append(note.id)
+            finally:
+                if done:
+                    self.storage.mark_delivered(done)
+                    seen.update(done)
+                    total += len(done)
+
+    def _deliver_after_commit(self) -> None:
+        try:
+            self.deliver()
+        except ItsmError as exc:
+            _log.warning("notifications stay pending for Engine.deliver(): %s", exc)
 
     # -- internals -------------------------------------------------------------------------
 
@@ -292,11 +443,54 @@ class Engine:
             )
         ]
 
-    def deadlines_for(self, record: Record) -> list[Deadline]:
-        """The future instants at which ``tick`` must look at ``record`` again."""
-        return []
+    def deadlines_for(
+        self, record: Record, events: Sequence[Event] | None = None
+    ) -> list[Deadline]:
+        """The instants at which ``tick`` must look at ``record`` again: per SLA clock its
+        earliest threshold crossing, per applicable timer its due instant. ``events`` is
+        the record's history up to ``record.version`` (loaded from storage if omitted)."""
+        spec = self.spec_of(record)
+        if not self.sla_rules.watches(spec):
+            return []
+        if events is None:
+            events = self.storage.history(record.id)[: record.version]
+        return self.sla_rules.deadlines(record.id, events, spec)
+
+    def _deadlines(self, steps: Sequence[Step]) -> dict[str, list[Deadline]]:
+        """The deadlines of each record ``steps`` write, from its history with them."""
+        histories: dict[str, list[Event]] = {}
+        out: dict[str, list[Deadline]] = {}
+        for step in steps:
+            rid = step.record.id
+            out[rid] = []
+            if not self.sla_rules.watches(self.spec_of(step.record)):
+                continue
+            if rid not in histories:
+                before = step.record.version - 1
+                histories[rid] = self.storage.history(rid)[:before] if before else []
+            histories[rid].append(step.event)
+            out[rid] = self.deadlines_for(step.record, histories[rid])
+        return out
 
     def _commit(self, spec: ProcessSpec | None, steps: Sequence[Step]) -> None:
+        for step in steps:  # any deny raises Forbidden before anything is written
+            self.plugins.authorize(step.event.actor, step.record, step.event)
         outbox = [n for step in steps for n in self.notifications_for(step)]
-        deadlines = {step.record.id: self.deadlines_for(step.record) for step in steps}
-        self.storage.append(steps, outbox=outbox, deadlines=deadlines)
+        deadlines = self._deadlines(steps)
+        self.storage.append(
+            steps, outbox=outbox, deadlines=deadlines, signatures=self._signatures(steps)
+        )
+        if self.auto_deliver:
+            self._deliver_after_commit()
+
+    def _signatures(self, steps: Sequence[Step]) -> dict[str, str] | None:
+        """The signer's signature over each written record's new head (None: no signer)."""
+        if not self.plugins.can_sign:
+            return None
+        heads = {step.record.id: step.event.hash for step in steps}
+        out: dict[str, str] = {}
+        for rid, head in heads.items():
+            signature = self.plugins.sign(head)
+            if signature is not None:
+                out[rid] = signature
+        return out

@@ -18,11 +18,8 @@ process; we never register on it. :func:`make_converter` builds a fresh one and
 
 from __future__ import annotations
 
-import json
-import tomllib
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import cattrs
@@ -39,11 +36,9 @@ from itsmcore.spec import FieldSpec, ProcessSpec, StateSpec, TimerSpec, Transiti
 
 __all__ = [
     "FORMAT_VERSION",
-    "MAX_SPEC_BYTES",
     "configure_converter",
     "dump",
     "load",
-    "load_spec",
     "make_converter",
     "spec_from_dict",
     "spec_to_dict",
@@ -51,8 +46,6 @@ __all__ = [
 
 #: Version of the plain-data format written by this module.
 FORMAT_VERSION: Final = 1
-#: Spec files larger than this are refused before parsing (a spec is small).
-MAX_SPEC_BYTES: Final = 1_000_000
 
 T = TypeVar("T")
 
@@ -464,41 +457,3 @@ def spec_to_dict(spec: ProcessSpec) -> dict[str, Any]:
     if spec.options:
         doc["options"] = dict(spec.options)
     return doc
-
-
-def load_spec(
-    source: str | Path | Mapping[str, Any],
-    *,
-    guards: Mapping[str, GuardFn] | None = None,
-    effects: Mapping[str, EffectFn] | None = None,
-    registry: Registry | None = None,
-) -> ProcessSpec:
-    """Load a process spec from a mapping, or from a ``.toml`` / ``.json`` file path.
-
-    Safe by default: nothing is imported or evaluated; guard and effect names must be in
-    the registry (built-ins plus ``guards``/``effects``); files over
-    :data:`MAX_SPEC_BYTES` are refused. Any problem raises one :class:`SpecError`.
-    """
-    if isinstance(source, Mapping):
-        return spec_from_dict(source, guards=guards, effects=effects, registry=registry)
-    path = Path(source)
-    label = path.name
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise SpecError(label, [f"cannot read {str(path)!r}: {exc.strerror}"]) from None
-    if size > MAX_SPEC_BYTES:
-        raise SpecError(label, [f"file is {size} bytes; the limit is {MAX_SPEC_BYTES}"])
-    raw = path.read_bytes()
-    try:
-        if path.suffix.lower() == ".toml":
-            data: Any = tomllib.loads(raw.decode("utf-8"))
-        elif path.suffix.lower() == ".json":
-            data = json.loads(raw.decode("utf-8"))
-        else:
-            raise SpecError(label, ["use a .toml or .json file"])
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise SpecError(label, [f"cannot parse: {exc}"]) from None
-    if not isinstance(data, Mapping):
-        raise SpecError(label, ["the document must be a table/object"])
-    return spec_from_dict(data, guards=guards, effects=effects, registry=registry)

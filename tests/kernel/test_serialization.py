@@ -169,7 +169,7 @@ def test_oversized_spec_files_are_refused(tmp_path: object) -> None:
     from pathlib import Path
 
     path = Path(str(tmp_path)) / "big.json"
-    path.write_text(" " * (ic.serialization.MAX_SPEC_BYTES + 1), encoding="utf-8")
+    path.write_text(" " * (ic.loading.MAX_SPEC_BYTES + 1), encoding="utf-8")
     with pytest.raises(ic.SpecError, match="limit"):
         ic.load_spec(path)
 

@@ -13,7 +13,32 @@ from itsmcore.spec import ProcessSpec
 __all__ = ["MODULES", "all_specs"]
 
 #: The built-in process modules (our own modules, imported by fixed name).
-MODULES: tuple[str, ...] = ("incident", "problem", "known_error", "change", "release")
+MODULES: tuple[str, ...] = (
+    "incident",
+    "problem",
+    "known_error",
+    "change",
+    "release",
+    "service_request",
+    "configuration_item",
+    "knowledge_article",
+    "security_incident",
+    "service",
+    "service_delivery",
+    "service_requirement",
+    "service_level_agreement",
+    "supplier_contract",
+    "capacity_allocation",
+    "continuity_plan",
+    "risk",
+    "audit",
+    "audit_finding",
+    "compliance_obligation",
+    "feedback",
+    "training_enrollment",
+    "certification",
+    "scheduled_activity",
+)
 
 
 def all_specs() -> list[ProcessSpec]:

@@ -35,13 +35,20 @@ Rules:
   set, and again at ``implement``, it must end after it starts and overlap no change
   freeze (``options["change_freezes"]``; ``GuardFailed`` naming the freeze);
 - ``implement`` requires the window and ``test_result`` = ``passed`` (R3.3-04); it
-  stamps ``actual_start``. ``complete`` requires ``outcome`` and stamps ``actual_end``;
+  stamps ``actual_start``. ``complete`` requires ``outcome`` (given with it) and stamps
+  ``actual_end``;
 - ``close`` from ``reviewing`` requires ``review_notes`` when the outcome was not
   ``successful`` or the change was an emergency;
 - ``cancel`` (requires ``cancellation_reason``) is allowed before ``implementing``;
   ``rejected`` and ``cancelled`` are terminal;
-- ``update`` edits fields in ``new``, ``assessing`` and ``scheduled``: the type and
-  template are fixed once submitted, the assessment, scope and window once authorised.
+- any event may carry fields, but the controlled ones change only where
+  :data:`~itsmcore.processes.change_rules.FIELD_PLACES` allows: the type and template
+  in ``new``; reason, impact scope and assessment before authorisation (so nobody edits
+  the plan under the CAB, and an approval cannot lower its own quorum by switching the
+  type); the window before authorisation or with ``schedule``; ``test_result`` before
+  ``implementing``; outcome, review notes and reasons with their own events;
+- ``update`` edits fields in ``new``, ``assessing`` and ``scheduled`` and never empties
+  ``title``, ``description`` or ``change_type``.
 
 Link what a change touches with ``engine.link(change_id, ci_id, "affects")`` and the
 problem it fixes with ``engine.link(change_id, problem_id, "fixes")``.
@@ -65,7 +72,8 @@ OUTCOMES: Final = ("successful", "successful_with_issues", "failed", "backed_out
 _WINDOW = "change.window_valid"
 _LOG = "change.change_log_complete"
 _CAB = ("cab_member",)
-_APPROVE_GUARDS = ("change.not_requester", "change.first_approval")
+_PLACED = "change.fields_in_place"
+_APPROVE_GUARDS = (_PLACED, "change.not_requester", "change.first_approval")
 
 SPEC: Final = ProcessSpec(
     name="change",
@@ -109,7 +117,9 @@ SPEC: Final = ProcessSpec(
         FieldSpec("review_notes", "text"),
         FieldSpec("cancellation_reason", "text"),
     ),
-    opening=TransitionSpec("open", (), "new", guards=("change.standard_template", _WINDOW)),
+    opening=TransitionSpec(
+        "open", (), "new", guards=(_PLACED, "change.standard_template", _WINDOW)
+    ),
     transitions=(
         TransitionSpec(
             "submit",
@@ -117,7 +127,7 @@ SPEC: Final = ProcessSpec(
             "scheduled",
             conditions=("change.is_standard",),
             requires=("template", *_rules.CHANGE_LOG_FIELDS),
-            guards=("change.standard_template", _LOG, _WINDOW),
+            guards=(_PLACED, "change.standard_template", _LOG, _WINDOW),
             description="A standard change is pre-approved.",
         ),
         TransitionSpec(
@@ -126,7 +136,7 @@ SPEC: Final = ProcessSpec(
             "authorizing",
             conditions=("change.is_emergency",),
             requires=(*_rules.CHANGE_LOG_FIELDS, "risk", "backout_plan"),
-            guards=(_LOG, "change.emergency_plan", _WINDOW),
+            guards=(_PLACED, _LOG, "change.emergency_plan", _WINDOW),
             description="An emergency change goes to the emergency CAB.",
         ),
         TransitionSpec(
@@ -135,14 +145,14 @@ SPEC: Final = ProcessSpec(
             "assessing",
             conditions=("change.is_normal",),
             requires=_rules.CHANGE_LOG_FIELDS,
-            guards=(_LOG, _WINDOW),
+            guards=(_PLACED, _LOG, _WINDOW),
         ),
         TransitionSpec(
             "assess",
             ("assessing",),
             "authorizing",
             requires=_rules.ASSESSMENT_FIELDS,
-            guards=("change.assessment_complete", _WINDOW),
+            guards=(_PLACED, "change.assessment_complete", _WINDOW),
         ),
         TransitionSpec(
             "approve",
@@ -169,14 +179,14 @@ SPEC: Final = ProcessSpec(
             "rejected",
             roles=_CAB,
             requires=("rejection_reason",),
-            guards=("change.rejection_reason",),
+            guards=(_PLACED, "change.rejection_reason"),
         ),
         TransitionSpec(
             "schedule",
             ("scheduled",),
             "=",
             requires=("planned_start", "planned_end"),
-            guards=(_WINDOW,),
+            guards=(_PLACED, _WINDOW),
             description="Plan or re-plan the implementation window.",
         ),
         TransitionSpec(
@@ -184,7 +194,7 @@ SPEC: Final = ProcessSpec(
             ("scheduled",),
             "implementing",
             requires=("planned_start", "planned_end", "test_result"),
-            guards=("change.tested", _WINDOW),
+            guards=(_PLACED, "change.tested", _WINDOW),
             effects=("change.actual_start",),
         ),
         TransitionSpec(
@@ -192,21 +202,22 @@ SPEC: Final = ProcessSpec(
             ("implementing",),
             "reviewing",
             requires=("outcome",),
+            guards=(_PLACED, "change.outcome_given"),
             effects=("change.actual_end",),
         ),
-        TransitionSpec("close", ("reviewing",), "closed", guards=("change.review_notes",)),
+        TransitionSpec("close", ("reviewing",), "closed", guards=(_PLACED, "change.review_notes")),
         TransitionSpec(
             "cancel",
             ("new", "assessing", "authorizing", "scheduled"),
             "cancelled",
             requires=("cancellation_reason",),
-            guards=("change.cancellation_reason",),
+            guards=(_PLACED, "change.cancellation_reason"),
         ),
         TransitionSpec(
             "update",
             ("new", "assessing", "scheduled"),
             "=",
-            guards=("change.update_allowed", "change.standard_template", _WINDOW),
+            guards=(_PLACED, "change.keeps_required", "change.standard_template", _WINDOW),
         ),
     ),
 )

@@ -35,10 +35,13 @@ from itsmcore.registry import BUILTINS, Context
 
 __all__ = [
     "ASSESSMENT_FIELDS",
+    "CHANGE_LOG_FIELDS",
+    "FIELD_PLACES",
     "ChangeFreeze",
     "approval_log",
     "change_freezes",
     "check_options",
+    "out_of_place",
     "quorum",
     "standard_templates",
 ]
@@ -287,6 +290,14 @@ def _tested(ctx: Context) -> str | None:
     return None
 
 
+@BUILTINS.guard("change.outcome_given")
+def _outcome_given(ctx: Context) -> str | None:
+    """The outcome is a fact of the implementation: it is stated when completing."""
+    if ctx.changes.get("outcome") is None:
+        return "give the 'outcome' of the implementation with 'complete'"
+    return None
+
+
 @BUILTINS.guard("change.review_notes")
 def _review_notes(ctx: Context) -> str | None:
     """The review of an unsuccessful or emergency change is written down (R3.3-07)."""
@@ -311,45 +322,74 @@ def _cancellation_reason(ctx: Context) -> str | None:
     return None
 
 
-#: Fields ``update`` may not touch, by state: the type is fixed once submitted; the
-#: assessment, scope and window are fixed once authorised (re-plan with ``schedule``).
-_LOCKED: Final[Mapping[str, tuple[str, ...]]] = {
-    "assessing": ("change_type", "template"),
-    "scheduled": (
-        "change_type",
-        "template",
-        *ASSESSMENT_FIELDS,
-        "impact_scope",
-        "planned_start",
-        "planned_end",
-    ),
+_BEFORE_AUTHORIZING: Final = (("new", "*"), ("assessing", "*"))
+
+#: Where a field may be given, as ``(state, event)`` pairs (``*`` = any). Any event may
+#: carry fields, so this table is what keeps an approval from also lowering its own
+#: quorum (``change_type``) or a plan from changing under the CAB: the type is fixed once
+#: submitted, the change log and assessment once authorisation starts, the window is
+#: re-planned only with ``schedule``, and outcome and reasons belong to their events.
+#: Fields not listed (title, description, owner, service, ci) may change at any time.
+FIELD_PLACES: Final[Mapping[str, tuple[tuple[str, str], ...]]] = {
+    "change_type": (("new", "*"),),
+    "template": (("new", "*"),),
+    **dict.fromkeys(("reason", "impact_scope", *ASSESSMENT_FIELDS), _BEFORE_AUTHORIZING),
+    "planned_start": (*_BEFORE_AUTHORIZING, ("scheduled", "schedule")),
+    "planned_end": (*_BEFORE_AUTHORIZING, ("scheduled", "schedule")),
+    "test_result": (*_BEFORE_AUTHORIZING, ("authorizing", "*"), ("scheduled", "*")),
+    "rejection_reason": (("authorizing", "reject"),),
+    "outcome": (("implementing", "complete"),),
+    "review_notes": (("implementing", "complete"), ("reviewing", "close")),
+    "cancellation_reason": (("*", "cancel"),),
 }
 _KEPT: Final = ("title", "description", "change_type")
-#: Fields only their own event sets (``reject``, ``complete``, ``close``, ``cancel``).
-_EVENT_ONLY: Final = ("rejection_reason", "outcome", "review_notes", "cancellation_reason")
 
 
-@BUILTINS.guard("change.update_allowed")
-def _update_allowed(ctx: Context) -> str | None:
-    """``update`` never empties the opening fields nor edits what the state has fixed."""
-    assert ctx.record is not None
+def _place(state: str, event: str) -> str:
+    if event == "*":
+        return f"in {state}"
+    if state == "*":
+        return f"with {event!r}"
+    return f"with {event!r} in {state}"
+
+
+def out_of_place(ctx: Context, places: Mapping[str, Sequence[tuple[str, str]]]) -> str | None:
+    """The reason a field given with this event changes outside its allowed places.
+
+    ``places`` maps a field name to ``(state, event)`` pairs (``*`` = any) where it may
+    change; unlisted fields may change anywhere, and a value equal to the current one
+    is no change. On ``open`` the state is the opening's target (``new``), the event
+    ``open``. Used by the change and release processes; reusable by host processes.
+    """
+    record = ctx.record
+    state = ctx.source if record is not None and ctx.source is not None else ctx.target
+    event = ctx.event
+    for name, value in ctx.changes.items():
+        allowed = places.get(name)
+        if allowed is None or (record is not None and value == record.get(name)):
+            continue
+        if any(s in ("*", state) and e in ("*", event) for s, e in allowed):
+            continue
+        where = " or ".join(_place(s, e) for s, e in allowed)
+        return f"{name} cannot change with {event!r} in state {state!r}; it is set {where}"
+    return None
+
+
+@BUILTINS.guard("change.fields_in_place")
+def _fields_in_place(ctx: Context) -> str | None:
+    """Each controlled field changes only where :data:`FIELD_PLACES` allows it."""
+    reason = out_of_place(ctx, FIELD_PLACES)
+    if reason is None:
+        return None
+    return f"{reason} (cancel and raise a new change if the authorised plan no longer holds)"
+
+
+@BUILTINS.guard("change.keeps_required")
+def _keeps_required(ctx: Context) -> str | None:
+    """``update`` never empties the fields a change is opened with."""
     cleared = [name for name in _KEPT if ctx.value(name) is None]
     if cleared:
         return f"cannot clear {', '.join(cleared)}: give a new value instead"
-    own = [name for name in _EVENT_ONLY if name in ctx.changes]
-    if own:
-        return f"{', '.join(own)} are recorded by their own events, not by 'update'"
-    locked = [
-        name
-        for name in _LOCKED.get(ctx.source or "", ())
-        if name in ctx.changes and ctx.changes[name] != ctx.record.get(name)
-    ]
-    if locked:
-        how = " (re-plan with 'schedule')" if {"planned_start", "planned_end"} & set(locked) else ""
-        return (
-            f"{', '.join(locked)} cannot change in state {ctx.source!r}{how}; cancel and "
-            "raise a new change if the approved plan no longer holds"
-        )
     return None
 
 

@@ -15,7 +15,9 @@ recurrence) and R4.3-06 (tracking the effect of the resolution). States and rule
   ``reason``; the resolution code is cleared so the next ``resolve`` states a fresh one,
   and ``reanalysis_count`` is counted);
 - ``close`` may record ``resolution_effect``; ``ineffective`` is refused there: a fix that
-  did not work is reanalysed, not closed;
+  did not work is reanalysed, not closed. The resolution code is given only with
+  ``resolve`` and the effect only once resolved (any event may carry fields; these may
+  not be pre-set by another event);
 - ``cancel`` from any non-terminal state (requires ``reason``);
 - ``update`` changes descriptive fields in any non-terminal state, but never clears what
   the current state rests on (the title, impact and urgency; the root cause once known;
@@ -119,6 +121,22 @@ def _keeps_required(ctx: Context) -> str | None:
     return None
 
 
+@BUILTINS.guard("problem.resolution_in_place")
+def _resolution_in_place(ctx: Context) -> str | None:
+    """The resolution code is given with ``resolve`` and its effect once resolved.
+
+    Any event may carry fields; without this an ``investigate`` could pre-set the
+    resolution that ``resolve`` then merely inherits.
+    """
+    current = ctx.record.fields if ctx.record is not None else {}
+    given = {k: v for k, v in ctx.changes.items() if v != current.get(k)}
+    if "resolution_code" in given and ctx.event != "resolve":
+        return "give the 'resolution_code' with 'resolve'"
+    if "resolution_effect" in given and ctx.source != "resolved":
+        return "give the 'resolution_effect' once the problem is resolved (e.g. with 'close')"
+    return None
+
+
 @BUILTINS.effect("problem.count_reanalysis")
 def _count_reanalysis(ctx: Context) -> Mapping[str, Any] | None:
     """Count reanalyses and clear the old resolution code (the next resolve states one)."""
@@ -130,6 +148,7 @@ def _count_reanalysis(ctx: Context) -> Mapping[str, Any] | None:
 
 
 _P = "common.priority"
+_IN_PLACE = "problem.resolution_in_place"
 _RESOLVE_REQUIRES = ("resolution_code", "corrective_action")
 
 SPEC: Final = ProcessSpec(
@@ -169,24 +188,32 @@ SPEC: Final = ProcessSpec(
         FieldSpec("reason", "text", description="Why it was cancelled or reanalysed."),
         FieldSpec("reanalysis_count", "int", derived=True),
     ),
-    opening=TransitionSpec("open", (), "new", effects=(_P,)),
+    opening=TransitionSpec("open", (), "new", guards=(_IN_PLACE,), effects=(_P,)),
     transitions=(
-        TransitionSpec("investigate", ("new",), "investigating", effects=(_P,)),
+        TransitionSpec(
+            "investigate", ("new",), "investigating", guards=(_IN_PLACE,), effects=(_P,)
+        ),
         TransitionSpec(
             "identify_root_cause",
             ("investigating",),
             "root_cause_known",
             requires=("root_cause",),
-            guards=("problem.root_cause_given",),
+            guards=(_IN_PLACE, "problem.root_cause_given"),
             effects=(_P,),
         ),
-        TransitionSpec("start_fix", ("root_cause_known",), "fix_in_progress", effects=(_P,)),
+        TransitionSpec(
+            "start_fix",
+            ("root_cause_known",),
+            "fix_in_progress",
+            guards=(_IN_PLACE,),
+            effects=(_P,),
+        ),
         TransitionSpec(
             "resolve",
             ("fix_in_progress",),
             "resolved",
             requires=_RESOLVE_REQUIRES,
-            guards=("problem.corrective_action_given",),
+            guards=(_IN_PLACE, "problem.corrective_action_given"),
             effects=(_P,),
         ),
         TransitionSpec(
@@ -194,24 +221,30 @@ SPEC: Final = ProcessSpec(
             ("root_cause_known",),
             "resolved",
             requires=_RESOLVE_REQUIRES,
-            guards=("problem.risk_accepted_only", "problem.corrective_action_given"),
+            guards=(_IN_PLACE, "problem.risk_accepted_only", "problem.corrective_action_given"),
             effects=(_P,),
             description="Accept the risk without a fix.",
         ),
         TransitionSpec(
-            "close", ("resolved",), "closed", guards=("problem.effect_not_ineffective",)
+            "close", ("resolved",), "closed", guards=(_IN_PLACE, "problem.effect_not_ineffective")
         ),
         TransitionSpec(
             "reanalyze",
             ("resolved",),
             "investigating",
             requires=("reason",),
-            guards=("common.has_reason",),
+            guards=(_IN_PLACE, "common.has_reason"),
             effects=("problem.count_reanalysis", _P),
         ),
         TransitionSpec(
-            "cancel", ("*",), "cancelled", requires=("reason",), guards=("common.has_reason",)
+            "cancel",
+            ("*",),
+            "cancelled",
+            requires=("reason",),
+            guards=(_IN_PLACE, "common.has_reason"),
         ),
-        TransitionSpec("update", ("*",), "=", guards=("problem.keeps_required",), effects=(_P,)),
+        TransitionSpec(
+            "update", ("*",), "=", guards=(_IN_PLACE, "problem.keeps_required"), effects=(_P,)
+        ),
     ),
 )

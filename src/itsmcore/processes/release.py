@@ -39,12 +39,14 @@ import attrs
 from itsmcore._time import to_utc_text
 from itsmcore._values import parse_utc_text
 from itsmcore.errors import SpecError, did_you_mean
+from itsmcore.processes.change_rules import out_of_place
 from itsmcore.records import Record
 from itsmcore.registry import BUILTINS, Context
 from itsmcore.spec import FieldSpec, ProcessSpec, StateSpec, TransitionSpec
 
 __all__ = [
     "DEPLOYMENT_RESULTS",
+    "FIELD_PLACES",
     "SPEC",
     "STRATEGIES",
     "TEST_LEVELS",
@@ -213,8 +215,11 @@ def _last_deployment_succeeded(ctx: Context) -> str | None:
 
 @BUILTINS.guard("release.verification_passed")
 def _verification_passed(ctx: Context) -> str | None:
-    """Go-live needs a passed final verification (R3.5-06)."""
-    if ctx.value("verification_result") != "passed":
+    """Go-live needs a passed final verification, given when closing (R3.5-06)."""
+    result = ctx.changes.get("verification_result")
+    if result is None:
+        return "give the final 'verification_result' with 'close'"
+    if result != "passed":
         return "the final verification did not pass: roll the release back instead"
     return None
 
@@ -233,32 +238,35 @@ def _cancellation_reason(ctx: Context) -> str | None:
     return None
 
 
-#: Fields set only by the event they belong to, never by ``update``.
-_EVENT_ONLY: Final = (
-    "test_level",
-    "environment",
-    "environment_check",
-    "deployment_result",
-    "verification_result",
-    "rollback_reason",
-    "cancellation_reason",
-)
+#: Where the facts of testing, deployment and verification may be given, as
+#: ``(state, event)`` pairs: only with the event that records them (any event may carry
+#: fields, so without this a deployment result could be written while planning).
+FIELD_PLACES: Final[Mapping[str, tuple[tuple[str, str], ...]]] = {
+    "test_level": (("testing", "pass_test"), ("testing", "fail_test")),
+    "environment": (("deploying", "deploy"),),
+    "environment_check": (("deploying", "deploy"),),
+    "deployment_result": (("deploying", "deploy"),),
+    "verification_result": (("verifying", "close"), ("verifying", "rollback")),
+    "verification_notes": (("verifying", "*"),),
+    "rollback_reason": (("*", "rollback"),),
+    "cancellation_reason": (("*", "cancel"),),
+}
 
 
-@BUILTINS.guard("release.update_allowed")
-def _update_allowed(ctx: Context) -> str | None:
-    """``update`` edits the plan; test, deployment and verification facts have events."""
-    given = [name for name in _EVENT_ONLY if name in ctx.changes]
-    if given:
-        return (
-            f"{', '.join(given)} are recorded by their own events (pass_test, fail_test, "
-            "deploy, close, rollback, cancel), not by 'update'"
-        )
+@BUILTINS.guard("release.fields_in_place")
+def _fields_in_place(ctx: Context) -> str | None:
+    """Each fact is recorded only by its own event (:data:`FIELD_PLACES`)."""
+    return out_of_place(ctx, FIELD_PLACES)
+
+
+@BUILTINS.guard("release.keeps_title")
+def _keeps_title(ctx: Context) -> str | None:
     if _blank(ctx.value("title")):
         return "cannot empty the title: give a new one instead"
     return None
 
 
+_PLACED = "release.fields_in_place"
 _BEFORE_DEPLOYMENT = ("planning", "building", "testing", "awaiting_approval")
 
 SPEC: Final = ProcessSpec(
@@ -298,16 +306,16 @@ SPEC: Final = ProcessSpec(
         FieldSpec("rollback_reason", "text"),
         FieldSpec("cancellation_reason", "text"),
     ),
-    opening=TransitionSpec("open", (), "planning"),
+    opening=TransitionSpec("open", (), "planning", guards=(_PLACED,)),
     transitions=(
-        TransitionSpec("build", ("planning",), "building"),
-        TransitionSpec("start_testing", ("building",), "testing"),
+        TransitionSpec("build", ("planning",), "building", guards=(_PLACED,)),
+        TransitionSpec("start_testing", ("building",), "testing", guards=(_PLACED,)),
         TransitionSpec(
             "pass_test",
             ("testing",),
             "=",
             requires=("test_level",),
-            guards=("release.level_in_order",),
+            guards=(_PLACED, "release.level_in_order"),
             effects=("release.record_pass",),
         ),
         TransitionSpec(
@@ -315,53 +323,57 @@ SPEC: Final = ProcessSpec(
             ("testing",),
             "building",
             requires=("test_level",),
+            guards=(_PLACED,),
             effects=("release.clear_passes",),
         ),
         TransitionSpec(
             "request_approval",
             ("testing",),
             "awaiting_approval",
-            guards=("release.all_levels_passed",),
+            guards=(_PLACED, "release.all_levels_passed"),
         ),
         TransitionSpec(
             "approve",
             ("awaiting_approval",),
             "deploying",
             roles=("release_manager", "cab_member"),
-            guards=("release.ships_change",),
+            guards=(_PLACED, "release.ships_change"),
         ),
         TransitionSpec(
             "deploy",
             ("deploying",),
             "=",
             requires=("environment", "environment_check", "deployment_result"),
-            guards=("release.deployment_given",),
+            guards=(_PLACED, "release.deployment_given"),
             effects=("release.log_deployment",),
         ),
         TransitionSpec(
-            "verify", ("deploying",), "verifying", guards=("release.last_deployment_succeeded",)
+            "verify",
+            ("deploying",),
+            "verifying",
+            guards=(_PLACED, "release.last_deployment_succeeded"),
         ),
         TransitionSpec(
             "close",
             ("verifying",),
             "closed",
             requires=("verification_result",),
-            guards=("release.verification_passed",),
+            guards=(_PLACED, "release.verification_passed"),
         ),
         TransitionSpec(
             "rollback",
             ("deploying", "verifying"),
             "rolled_back",
             requires=("rollback_reason",),
-            guards=("release.rollback_reason",),
+            guards=(_PLACED, "release.rollback_reason"),
         ),
         TransitionSpec(
             "cancel",
             _BEFORE_DEPLOYMENT,
             "cancelled",
             requires=("cancellation_reason",),
-            guards=("release.cancellation_reason",),
+            guards=(_PLACED, "release.cancellation_reason"),
         ),
-        TransitionSpec("update", _BEFORE_DEPLOYMENT, "=", guards=("release.update_allowed",)),
+        TransitionSpec("update", _BEFORE_DEPLOYMENT, "=", guards=(_PLACED, "release.keeps_title")),
     ),
 )

@@ -16,9 +16,11 @@ second where two samples differ. That is exact as long as a zone never changes i
 twice within 12 hours; in the tz database the closest two changes are about four days
 apart (Africa/Freetown, 1939), and a test checks the installed tz data for this.
 
-The intervals are computed lazily for a contiguous UTC range that grows in 28-day-aligned
-chunks. A snapshot ``(lo, hi, starts, ends, cum)`` is never mutated once published; growth
-builds new lists under a lock and swaps the snapshot, so readers need no lock.
+The intervals are computed lazily for contiguous UTC ranges ("islands", at most four) that
+grow in 28-day-aligned chunks; a query far from every island starts a new one instead of
+computing the years in between. A snapshot ``(lo, hi, starts, ends, cum)`` is never
+mutated once published; growth builds new lists under a lock and swaps the tuple of
+islands, so readers need no lock.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ _MARGIN = 30 * 3600 * US  # more than any UTC offset ever used
 _GRID_S = 12 * 3600  # offset sampling step, seconds
 _ALIGN = 28 * DAY  # coverage grows in multiples of this
 _MAX_GROWTH = 2 * 366 * DAY  # growth beyond what a query needs is capped at ~2 years
+_NEAR = 2 * 366 * DAY  # a query this close to a covered range extends it
+_MAX_ISLANDS = 4  # disjoint covered ranges kept at once
 
 Span = tuple[int, int]
 """A window within its date: (start after local midnight, length), in microseconds."""
@@ -57,6 +61,9 @@ Span = tuple[int, int]
 State = tuple[int, int, list[int], list[int], list[int]]
 """(lo, hi, starts, ends, cum): every business interval meeting [lo, hi), clipped to it,
 merged and sorted; ``cum[i]`` is the measure of intervals before ``i`` (len n + 1)."""
+
+
+_NOTHING: State = (0, -1, [], [], [0])  # covers nothing
 
 
 def _align_down(u: int) -> int:
@@ -119,15 +126,16 @@ class Timeline:
     __slots__ = (
         "_dense",
         "_horizon",
+        "_islands",
         "_lock",
         "_open_days",
         "_overrides",
         "_rate",
-        "_state",
         "_weekly",
         "_zone",
         "finite",
         "has_hours",
+        "hot",
     )
 
     def __init__(
@@ -150,21 +158,42 @@ class Timeline:
         else:
             self._horizon = min(DOMAIN_HI, (self._open_days[-1] + 3) * DAY + _MARGIN)
         self._lock = threading.Lock()
-        self._state: State | None = None
+        self._islands: tuple[State, ...] = ()  # most recently grown first
+        # The island that answered last: callers try it before calling state().
+        self.hot: State = _NOTHING
 
     # -- snapshots -------------------------------------------------------------------
 
     def state(self, lo_need: int, hi_need: int) -> State:
         """A snapshot covering at least ``[lo_need, hi_need]`` (clamped to the domain)."""
-        st = self._state
-        if st is not None and st[0] <= lo_need and hi_need <= st[1]:
-            return st
+        for st in self._islands:
+            if st[0] <= lo_need and hi_need <= st[1]:
+                self.hot = st
+                return st
         with self._lock:
-            st = self._state
-            if st is None or not (st[0] <= lo_need and hi_need <= st[1]):
-                st = self._grow(st, lo_need, hi_need)
-                self._state = st
-            return st
+            islands = self._islands
+            for st in islands:
+                if st[0] <= lo_need and hi_need <= st[1]:
+                    self.hot = st
+                    return st
+            # Grow the nearest island when the gap is small against its size (growth is
+            # then amortised); otherwise start a new one, so that asking about 1990 and
+            # then 2090 does not compute the century in between.
+            nearest: State | None = None
+            nearest_gap = 0
+            for st in islands:
+                gap = max(0, st[0] - hi_need, lo_need - st[1])
+                if gap <= max(st[1] - st[0], _NEAR) and (nearest is None or gap < nearest_gap):
+                    nearest, nearest_gap = st, gap
+            grown = self._grow(nearest, lo_need, hi_need)
+            kept = [
+                st
+                for st in islands
+                if st is not nearest and not (grown[0] <= st[0] and st[1] <= grown[1])
+            ]
+            self._islands = (grown, *kept[: _MAX_ISLANDS - 1])
+            self.hot = grown
+            return grown
 
     def horizon(self) -> int:
         """No business time lies at or after this instant (``DOMAIN_HI`` when unbounded)."""

@@ -28,7 +28,6 @@ from itsmcore.sla._definition import (
     merge_overrides,
     parse_definition,
     parse_overrides,
-    parse_windows,
     window_minutes,
 )
 from itsmcore.sla._timeline import EPOCH, ONE_US, Span, Timeline, measure_before
@@ -92,9 +91,10 @@ class BusinessCalendar:
     immutable snapshots under a lock.
     """
 
-    __slots__ = ("_definition", "_timeline", "_zone")
+    __slots__ = ("_definition", "_epoch", "_timeline", "_zone")
 
     _definition: CalendarDefinition
+    _epoch: datetime  # 1970-01-01 00:00 carrying the zone, for _at's fast conversion
     _timeline: Timeline
     _zone: ZoneInfo
 
@@ -121,6 +121,7 @@ class BusinessCalendar:
         }
         object.__setattr__(self, "_definition", definition)
         object.__setattr__(self, "_zone", zone)
+        object.__setattr__(self, "_epoch", datetime(1970, 1, 1, tzinfo=zone))
         object.__setattr__(self, "_timeline", Timeline(zone, weekly, overrides))
 
     @classmethod
@@ -218,27 +219,16 @@ class BusinessCalendar:
         Raises ``ValidationError`` for an unknown country, subdivision or bad years, and
         :class:`~itsmcore.sla.holidays.MissingExtra` when ``holidays`` is not installed.
         """
-        from itsmcore.sla.holidays import public_holiday_dates
+        from itsmcore.sla.holidays import holiday_overrides
 
-        errors: list[tuple[str, str]] = []
-        if makeup_windows is None:
-            makeup = dict(self._definition.week).get("mon", ())
-        else:
-            makeup = parse_windows(makeup_windows, "$.makeup_windows", errors)
-            if errors:
-                raise ValidationError(errors)
-        closed, working = public_holiday_dates(country, subdiv, years=years, observed=observed)
-        week = dict(self._definition.week)
-        extra: list[tuple[str, tuple[str, ...]]] = [(day.isoformat(), ()) for day in closed]
-        for day in working:
-            if not week.get(DAYS[day.weekday()]):
-                if not makeup:
-                    raise ValidationError.single(
-                        "$.makeup_windows",
-                        f"{day.isoformat()} is a make-up working day but this calendar has "
-                        "no Monday windows to copy; pass makeup_windows=['09:00-17:00']",
-                    )
-                extra.append((day.isoformat(), makeup))
+        extra = holiday_overrides(
+            self._definition.week,
+            country,
+            subdiv,
+            years=years,
+            observed=observed,
+            makeup_windows=makeup_windows,
+        )
         return self._with(extra, replace=False)
 
     def with_ical(
@@ -290,8 +280,13 @@ class BusinessCalendar:
     # -- business time ---------------------------------------------------------------
 
     def _at(self, u: int, what: str) -> datetime:
+        """The instant ``u`` as an aware datetime in the zone (fold set in a fold).
+
+        ``_epoch + delta`` is the UTC wall time carrying the zone; ``fromutc`` turns it
+        into the local reading, as ``astimezone`` would, with one step less.
+        """
         try:
-            return (EPOCH + timedelta(microseconds=u)).astimezone(self._zone)
+            return self._zone.fromutc(self._epoch + timedelta(0, 0, u))
         except OverflowError:
             _overflow(what)
 
@@ -300,14 +295,24 @@ class BusinessCalendar:
 
         Raises ``ValidationError`` when ``b`` is before ``a`` or either is naive.
         """
-        ua = _to_us(a, "$.a")
-        ub = _to_us(b, "$.b")
+        try:  # the hot path: two subtractions; _to_us explains what is wrong otherwise
+            ua = (a - EPOCH) // ONE_US
+            ub = (b - EPOCH) // ONE_US
+        except TypeError:
+            ua, ub = _to_us(a, "$.a"), _to_us(b, "$.b")
         if ub < ua:
             raise ValidationError.single(
                 "$.b", f"end {b.isoformat()} is before start {a.isoformat()}"
             )
-        st = self._timeline.state(ua, ub)
-        return timedelta(microseconds=measure_before(st, ub) - measure_before(st, ua))
+        lo, hi, starts, ends, cum = self._timeline.hot
+        if ua < lo or ub > hi:
+            lo, hi, starts, ends, cum = self._timeline.state(ua, ub)
+        # The prefix sum at each end (see _timeline.measure_before), inlined for speed.
+        i = bisect_right(starts, ua) - 1
+        before_a = 0 if i < 0 else cum[i] + ua - starts[i] if ua < ends[i] else cum[i + 1]
+        i = bisect_right(starts, ub) - 1
+        before_b = 0 if i < 0 else cum[i] + ub - starts[i] if ub < ends[i] else cum[i + 1]
+        return timedelta(0, 0, before_b - before_a)
 
     def add(self, a: datetime, d: timedelta) -> datetime:
         """The earliest instant ``t >= a`` with ``elapsed(a, t) == d``, in the calendar's zone.
@@ -318,25 +323,44 @@ class BusinessCalendar:
         the calendar has no hours (at once) or runs out of them (only finitely many
         override windows), never looping.
         """
-        ua = _to_us(a, "$.a")
-        need = require_timedelta(d, "$.d") // ONE_US
-        if need < 0:
-            raise ValidationError.single("$.d", f"duration {d} is negative; pass a duration >= 0")
-        if need == 0:
+        try:
+            ua = (a - EPOCH) // ONE_US
+            need = d // ONE_US
+        except TypeError:
+            ua = _to_us(a, "$.a")
+            need = require_timedelta(d, "$.d") // ONE_US
+        if type(need) is not int:
+            need = require_timedelta(d, "$.d") // ONE_US
+        if need <= 0:
+            if need < 0:
+                raise ValidationError.single(
+                    "$.d", f"duration {d} is negative; pass a duration >= 0"
+                )
             return self._at(ua, "the result")
         timeline = self._timeline
-        if not timeline.has_hours:
-            raise NoBusinessTime(
-                "this calendar has no business hours: add windows to 'week' or 'overrides'"
-            )
-        st = timeline.state(ua, ua + need)
+        st = timeline.hot
+        if ua < st[0] or ua + need > st[1]:
+            st = timeline.state(ua, ua + need)
         while True:
-            target = measure_before(st, ua) + need
-            cum = st[4]
+            _lo, hi, starts, ends, cum = st
+            i = bisect_right(starts, ua) - 1
+            target = need + (
+                0 if i < 0 else cum[i] + ua - starts[i] if ua < ends[i] else cum[i + 1]
+            )
             if target <= cum[-1]:
                 i = bisect_left(cum, target) - 1  # cum[i] < target <= cum[i + 1]
-                return self._at(st[2][i] + target - cum[i], "the result")
-            if st[1] >= timeline.horizon():
+                try:  # _at, inlined
+                    return self._zone.fromutc(
+                        self._epoch + timedelta(0, 0, starts[i] + target - cum[i])
+                    )
+                except OverflowError:
+                    _overflow("the result")
+            # Not enough business time is covered yet: look further, or say why not.
+            if not timeline.has_hours:
+                raise NoBusinessTime(
+                    "this calendar has no business hours: add windows to 'week' or 'overrides'"
+                )
+            if hi >= timeline.horizon():
                 if timeline.finite:
                     raise NoBusinessTime(
                         f"only {timedelta(microseconds=cum[-1] - measure_before(st, ua))} of "

@@ -11,14 +11,15 @@ package (extra ``itsmcore[holidays]``) and organisation calendars from iCalendar
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from itsmcore.errors import ItsmError, ValidationError, did_you_mean
+from itsmcore.sla._definition import DAYS, DayWindows, parse_windows
 
-__all__ = ["MissingExtra", "ical_closed_dates", "public_holiday_dates"]
+__all__ = ["MissingExtra", "holiday_overrides", "ical_closed_dates", "public_holiday_dates"]
 
 
 class MissingExtra(ItsmError, ImportError):
@@ -85,6 +86,45 @@ def public_holiday_dates(
     closed = sorted(day for day in table if day.year in wanted)
     working = sorted(day for day in table.weekend_workdays if day.year in wanted)
     return closed, working
+
+
+def holiday_overrides(
+    week: DayWindows,
+    country: str,
+    subdiv: str | None = None,
+    *,
+    years: int | Iterable[int],
+    observed: bool = True,
+    makeup_windows: Sequence[str] | None = None,
+) -> list[tuple[str, tuple[str, ...]]]:
+    """The overrides a calendar with weekly windows ``week`` gets from a country's table.
+
+    Each holiday closes its date (``[]``). Each make-up working day gets
+    ``makeup_windows`` (default: the Monday windows of ``week``), but only when the
+    weekly pattern has that weekday closed. Raises ``ValidationError`` (paths
+    ``$.country``, ``$.subdiv``, ``$.years``, ``$.makeup_windows``).
+    """
+    weekly = dict(week)
+    if makeup_windows is None:
+        makeup = weekly.get("mon", ())
+    else:
+        errors: list[tuple[str, str]] = []
+        makeup = parse_windows(makeup_windows, "$.makeup_windows", errors)
+        if errors:
+            raise ValidationError(errors)
+    closed, working = public_holiday_dates(country, subdiv, years=years, observed=observed)
+    extra: list[tuple[str, tuple[str, ...]]] = [(day.isoformat(), ()) for day in closed]
+    for day in working:
+        if weekly.get(DAYS[day.weekday()]):
+            continue  # already a working weekday in this calendar
+        if not makeup:
+            raise ValidationError.single(
+                "$.makeup_windows",
+                f"{day.isoformat()} is a make-up working day but this calendar has no "
+                "Monday windows to copy; pass makeup_windows=['09:00-17:00']",
+            )
+        extra.append((day.isoformat(), makeup))
+    return extra
 
 
 def _read(source: Any) -> bytes:

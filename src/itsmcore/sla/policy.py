@@ -1,8 +1,9 @@
 """SLA policies as data: which records a policy covers, and the clocks it runs on them.
 
-Why data: a policy is an agreement, not code. It is loaded from TOML or JSON
-(:func:`load_policy`, :meth:`SlaPolicy.from_dict`), diffed, versioned and checked when it
-is built; nothing in it is imported or evaluated.
+Why data: a policy is an agreement, not code. It is built from plain data
+(:meth:`SlaPolicy.from_dict`, e.g. a TOML or JSON document read by
+``itsmcore.loading.read_document``), diffed, versioned and checked when it is built;
+nothing in it is imported or evaluated.
 
 - :class:`SlaPolicy` names the process it covers and a condition on the record's fields
   (``when``), its ``kind`` (``sla`` with a customer, ``ola`` inside the provider, ``uc``
@@ -54,9 +55,9 @@ def _names(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _targets(value: Mapping[int, timedelta] | Iterable[tuple[int, timedelta]]) -> tuple[
-    tuple[int, timedelta], ...
-]:
+def _targets(
+    value: Mapping[int, timedelta] | Iterable[tuple[int, timedelta]],
+) -> tuple[tuple[int, timedelta], ...]:
     items = value.items() if isinstance(value, Mapping) else value
     return tuple(sorted(items))
 
@@ -198,7 +199,8 @@ class ClockSpec:
                 out.append(f"{where}: warning {w!r} must be a whole percent between 1 and 99")
             elif w in seen:
                 out.append(f"{where}: warning {w} is given twice")
-            seen.add(w) if isinstance(w, int) else None
+            else:
+                seen.add(w)
         for label in ("start", "pause", "stop", "resume", "cancel", "reset"):
             trigger: Trigger = getattr(self, label)
             for category in trigger.categories:

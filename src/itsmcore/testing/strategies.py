@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -242,6 +242,12 @@ def field_values(field: FieldSpec, *, allow_blank: bool = False) -> SearchStrate
     unless ``allow_blank``: guards commonly refuse blank text. Derived fields get values
     of their type too, though a spec refuses them from a caller.
     """
+    return _field_values(field, allow_blank)
+
+
+@functools.lru_cache(maxsize=1024)
+def _field_values(field: FieldSpec, allow_blank: bool) -> SearchStrategy[Any]:
+    # Cached: building strategies (and introspecting filters) costs far more than drawing.
     kind = field.type
     if kind in ("str", "text"):
         text = _printable(
@@ -290,17 +296,44 @@ def _settable(spec: ProcessSpec) -> dict[str, FieldSpec]:
     return {f.name: f for f in spec.fields if not f.derived}
 
 
-def open_fields(spec: ProcessSpec, *, optional: bool = True) -> SearchStrategy[dict[str, Any]]:
+def _fields_with(
+    settable: Mapping[str, FieldSpec], needed: Iterable[str], max_optional: int
+) -> SearchStrategy[dict[str, Any]]:
+    if max_optional < 0:
+        raise InvalidArgument("max_optional must not be negative")
+    wanted = sorted(set(needed))
+    required = st.fixed_dictionaries(
+        {n: field_values(settable[n]) for n in wanted if n in settable}
+    )
+    others = tuple((n, field_values(f)) for n, f in settable.items() if n not in wanted)
+    if not others or max_optional == 0:
+        return required
+    picks = st.lists(st.integers(0, len(others) - 1), unique=True, max_size=max_optional)
+
+    @st.composite
+    def with_optional(draw: st.DrawFn) -> dict[str, Any]:
+        fields = draw(required)
+        for i in draw(picks):
+            name, values = others[i]
+            fields[name] = draw(values)
+        return fields
+
+    return with_optional()
+
+
+def open_fields(spec: ProcessSpec, *, max_optional: int = 3) -> SearchStrategy[dict[str, Any]]:
     """Fields that open a record of ``spec``: every required field and every field the
-    opening transition requires, plus (with ``optional``) any subset of the other
-    settable fields. Guards on the opening are not known to the kit."""
-    settable = _settable(spec)
+    opening transition requires, plus up to ``max_optional`` of the other settable
+    fields. Guards on the opening are not known to the kit."""
+    return _open_fields(spec, max_optional)
+
+
+@functools.lru_cache(maxsize=128)
+def _open_fields(spec: ProcessSpec, max_optional: int) -> SearchStrategy[dict[str, Any]]:
     needed = {f.name for f in spec.fields if f.required}
     if spec.opening is not None:
         needed.update(spec.opening.requires)
-    required = {n: field_values(settable[n]) for n in sorted(needed) if n in settable}
-    extra = {n: field_values(f) for n, f in settable.items() if n not in needed}
-    return st.fixed_dictionaries(required, optional=extra if optional else {})
+    return _fields_with(_settable(spec), needed, max_optional)
 
 
 def transitions_for(spec: ProcessSpec, state: str, event: str) -> tuple[TransitionSpec, ...]:
@@ -325,16 +358,18 @@ def spec_roles(spec: ProcessSpec) -> frozenset[str]:
 
 
 def event_fields(
-    spec: ProcessSpec, event: str, record: Record, *, optional: bool = True
+    spec: ProcessSpec, event: str, record: Record, *, max_optional: int = 3
 ) -> SearchStrategy[dict[str, Any]]:
     """Fields for firing ``event`` on ``record``: a value for every field that any
     transition of ``event`` from the record's state ``requires`` (fresh values even when
-    the record already has one), plus (with ``optional``) any subset of the other
-    settable fields. Guards are not known to the kit."""
-    settable = _settable(spec)
-    needed: set[str] = set()
-    for t in transitions_for(spec, record.state, event):
-        needed.update(t.requires)
-    required = {n: field_values(settable[n]) for n in sorted(needed) if n in settable}
-    extra = {n: field_values(f) for n, f in settable.items() if n not in needed}
-    return st.fixed_dictionaries(required, optional=extra if optional else {})
+    the record already has one), plus up to ``max_optional`` of the other settable
+    fields. Guards are not known to the kit."""
+    return _event_fields(spec, record.state, event, max_optional)
+
+
+@functools.lru_cache(maxsize=1024)
+def _event_fields(
+    spec: ProcessSpec, state: str, event: str, max_optional: int
+) -> SearchStrategy[dict[str, Any]]:
+    needed = {name for t in transitions_for(spec, state, event) for name in t.requires}
+    return _fields_with(_settable(spec), needed, max_optional)
