@@ -27,6 +27,7 @@ import attrs
 
 from itsmcore._time import require_aware
 from itsmcore.adapters.memory import MemoryStorage
+from itsmcore.cadence import Cadence, CadenceOccurrence, check_cadences, run_cadences
 from itsmcore.catalog import Catalog
 from itsmcore.catalog import catalog as builtin_catalog
 from itsmcore.chain import verify_chain
@@ -34,12 +35,15 @@ from itsmcore.errors import ChainBroken, ConcurrencyError, ItsmError, Validation
 from itsmcore.machine import apply_link
 from itsmcore.ports.plugins import PluginHost
 from itsmcore.ports.storage import Deadline, Notification, Storage
+from itsmcore.processes.feedback import follow_up_fields as follow_up_fields_of
+from itsmcore.processes.feedback import follow_up_steps
 from itsmcore.records import SYSTEM, Actor, Event, Link, Record, Step
 from itsmcore.registry import Registry
 from itsmcore.relations import DEFAULT_LINK_RULES, ImpactedItem, LinkRules
 from itsmcore.relations import impact as impact_of
 from itsmcore.sla.calendar import BusinessCalendar
 from itsmcore.sla.clock import ClockStatus
+from itsmcore.sla.defaults import DEFAULT_POLICIES
 from itsmcore.sla.policy import SlaPolicy
 from itsmcore.sla.rules import SlaRules
 from itsmcore.sla.signals import Signal
@@ -93,6 +97,10 @@ class Engine:
     :data:`~itsmcore.sla.DEFAULT_POLICIES`, a given list replaces it) and ``calendars``
     the business calendars by name, merged over :data:`~itsmcore.sla.DEFAULT_CALENDARS`;
     both are checked against the catalog (``SpecError``). See ``docs/sla-policies.md``.
+
+    ``cadences`` are recurring schedules (:class:`~itsmcore.cadence.Cadence`) whose due
+    occurrences :meth:`tick` opens, each exactly once; they are checked against the
+    catalog (``SpecError``). See ``docs/cadences.md``.
     """
 
     def __init__(
@@ -107,6 +115,7 @@ class Engine:
         auto_deliver: bool = False,
         calendars: Mapping[str, BusinessCalendar] | None = None,
         policies: Iterable[SlaPolicy] | None = None,
+        cadences: Iterable[Cadence] = (),
     ) -> None:
         self.plugins: PluginHost = PluginHost(plugins, entry_points=entry_points)
         self.registry: Registry = self.plugins.registry()
@@ -121,8 +130,17 @@ class Engine:
             self.catalog.register(spec, replace=key not in given)
             given.add(key)
         self.plugins.add_processes(self.catalog, self.registry)
+        # Plugins' SLA policies add to the given (or default) ones; calendars given
+        # here win over a plugin's of the same name.
+        extra_policies = self.plugins.policies()
+        if extra_policies:
+            policies = [*(DEFAULT_POLICIES if policies is None else policies), *extra_policies]
+        calendars = {**self.plugins.calendars(), **(calendars or {})}
         self.sla_rules: SlaRules = SlaRules(policies, calendars)
         self.sla_rules.check(self.catalog)
+        self.cadences: tuple[Cadence, ...] = check_cadences(cadences, self.catalog)
+        # This engine's last tick per cadence (a tick looks back to it; claims dedupe).
+        self._cadence_marks: dict[str, datetime] = {}
         # Resolved last, so a failure above never leaves a store open.
         self.storage: Storage = (
             self.plugins.storage(storage) if isinstance(storage, str) else storage
@@ -256,14 +274,35 @@ class Engine:
         self._commit(None, steps)
         return link
 
-    def tick(self, now: datetime) -> list[Signal]:
+    def tick(self, now: datetime) -> list[Signal | CadenceOccurrence]:
         """Emit what came due by ``now``, exactly once across all workers, in order of
         ``due``: SLA warnings and breaches (:class:`~itsmcore.sla.SlaSignal`, outbox kind
-        ``"sla"``) and timers (:class:`~itsmcore.sla.TimerSignal`; a timer with an event
-        fires it as :data:`~itsmcore.SYSTEM` through :meth:`fire`). Only records with a
-        deadline due are read. Returns what this call emitted; another worker's share
-        is not in it. Raises ``ValidationError`` for a naive ``now``."""
-        return run_tick(self.storage, self.sla_rules, self.spec_of, self._fire_timer, now)
+        ``"sla"``), timers (:class:`~itsmcore.sla.TimerSignal`; a timer with an event
+        fires it as :data:`~itsmcore.SYSTEM` through :meth:`fire`) and the cadences'
+        occurrences (:class:`~itsmcore.cadence.CadenceOccurrence`: the record opened for
+        each, outbox kind ``"cadence"``; see :func:`~itsmcore.cadence.run_cadences`).
+        Only records with a deadline due are read. Returns what this call emitted;
+        another worker's share is not in it. Raises ``ValidationError`` for a naive
+        ``now``."""
+        if not self.cadences:
+            return list(run_tick(self.storage, self.sla_rules, self.spec_of, self._fire_timer, now))
+        # Occurrences first, so the deadlines of the records they open (an overdue
+        # ``due_at`` after a downtime) are handled by this same tick.
+        opened = run_cadences(
+            self.storage, self.cadences, self._open_occurrence, now, self._cadence_marks
+        )
+        signals = run_tick(self.storage, self.sla_rules, self.spec_of, self._fire_timer, now)
+        return sorted([*signals, *opened], key=lambda item: item.due)
+
+    def _open_occurrence(self, cadence: Cadence, occurrence: datetime, now: datetime) -> Record:
+        """Open the record of one cadence occurrence, at the tick's ``now``."""
+        spec = self.catalog.get(cadence.process)
+        return self.open(
+            cadence.process,
+            at=now,
+            actor=cadence.actor,
+            fields=cadence.opening_fields(spec, occurrence),
+        )
 
     def _fire_timer(self, record: Record, timer: TimerSpec, at: datetime) -> Record:
         assert timer.event is not None
@@ -275,6 +314,107 @@ class Engine:
             fields=timer.fields,
             expected_version=record.version,
         )
+
+    # -- follow-ups (closed loops: feedback, scheduled-activity findings, certificates) ---
+
+    def open_follow_up(
+        self,
+        source_id: str,
+        process: str,
+        *,
+        at: datetime,
+        actor: Actor,
+        fields: Mapping[str, Any] | None = None,
+        event: str = "record_follow_up",
+        ref_field: str = "follow_up",
+        kind: str = "follow_up_of",
+        expected_version: int | None = None,
+    ) -> Record:
+        """Open a ``process`` record following up ``source_id``, link it ``kind`` the
+        source, and record its id on the source (``event`` with ``{ref_field: id}``), in
+        one atomic save; return the follow-up. E.g. a scheduled activity's finding
+        (``open_follow_up(act_id, "problem", ...)``) or a passed training's certificate
+        (``event="certify", ref_field="certification"``). Raises what :meth:`open`,
+        :meth:`fire` and :meth:`link` raise (``InvalidTransition`` when the source cannot
+        take ``event`` now); nothing is stored then."""
+        source = self.storage.load(source_id)
+        if expected_version is not None and source.version != expected_version:
+            raise ConcurrencyError(expected_version, source.version, source_id)
+        steps = self._follow_up(source, [], process, at, actor, fields, event, ref_field, kind)
+        return steps[1].record
+
+    def respond_to_survey(
+        self,
+        feedback_id: str,
+        *,
+        at: datetime,
+        actor: Actor,
+        fields: Mapping[str, Any],
+        follow_up_fields: Mapping[str, Any] | None = None,
+        expected_version: int | None = None,
+    ) -> tuple[Record, Record | None]:
+        """Store a survey response (``respond`` on a ``feedback`` record) and, when the
+        score asks for it (``follow_up_required``), open the follow-up in the same
+        atomic save: a record of ``options["follow_up_process"]`` (default
+        ``incident``) with :func:`~itsmcore.processes.feedback.follow_up_fields` merged
+        under ``follow_up_fields``, linked ``follow_up_of`` the feedback and recorded in
+        its ``follow_up``. Returns ``(feedback, follow-up or None)``. Raises what
+        :meth:`fire` and :meth:`open` raise; nothing is stored then."""
+        record = self.storage.load(feedback_id)
+        if expected_version is not None and record.version != expected_version:
+            raise ConcurrencyError(expected_version, record.version, feedback_id)
+        spec = self.spec_of(record)
+        step = spec.fire(record, "respond", at=at, actor=actor, fields=fields)
+        if not step.record.get("follow_up_required"):
+            self._commit(spec, [step])
+            return step.record, None
+        process = str(spec.options.get("follow_up_process", "incident"))
+        offered = follow_up_fields_of(step.record, self.catalog.get(process))
+        merged = {**offered, **(follow_up_fields or {})}
+        steps = self._follow_up(
+            step.record, [step], process, at, actor, merged, "record_follow_up", "follow_up",
+            "follow_up_of",
+        )  # fmt: skip
+        return steps[-1].record, steps[2].record
+
+    def _follow_up(
+        self,
+        source: Record,
+        before: list[Step],
+        process: str,
+        at: datetime,
+        actor: Actor,
+        fields: Mapping[str, Any] | None,
+        event: str,
+        ref_field: str,
+        kind: str,
+    ) -> list[Step]:
+        """Build and commit ``before`` + the follow-up steps (a fresh id per attempt)."""
+        follow_spec = self.catalog.get(process)
+        source_spec = self.spec_of(source)
+        for _attempt in range(100):
+            new_id = self._new_id(follow_spec)
+            steps = [
+                *before,
+                *follow_up_steps(
+                    source=source, source_spec=source_spec, follow_spec=follow_spec,
+                    follow_up_id=new_id, at=at, actor=actor, fields=fields, event=event,
+                    ref_field=ref_field, link_kind=kind,
+                ),
+            ]  # fmt: skip
+            placed = self.link_rules.place(kind, steps[len(before)].record, source)
+            if placed.kind.name != kind or placed.source.id != new_id:
+                raise ValidationError.single(
+                    "$.kind", f"give the link kind read from the follow-up's side, not {kind!r}"
+                )
+            try:
+                self._commit(None, steps)
+            except ConcurrencyError:
+                if self.storage.load(source.id).version != source.version - len(before):
+                    raise  # the source changed meanwhile: the caller decides again
+                continue  # a host-chosen id took this number; take the next one
+            return steps
+        raise ConcurrencyError(0, 1, "could not find a free record id")  # pragma: no cover
 
     def register(self, spec: ProcessSpec) -> None:
         """Add ``spec`` (a new process, or a new version of one) to this engine's catalog.

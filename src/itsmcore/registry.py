@@ -9,7 +9,10 @@ spec is safe (compare python-statemachine's fix for GHSA-v4jc-pm6r-3vj8).
 - An **effect** takes a :class:`Context` and returns extra field changes (derived fields,
   counters) or ``None``.
 
-Both must be pure: no clock, no I/O; ``ctx.at`` is the time of the event.
+Both must be pure: no clock, no I/O; ``ctx.at`` is the time of the event. A guard whose
+failure is better described by another typed error may raise it instead of returning a
+reason: ``Forbidden`` when the required role depends on the record's data (a catalogue
+item's approver role), ``ValidationError`` for bad input it alone can judge.
 :data:`BUILTINS` holds the functions of the built-in processes; a host or plugin extends
 a copy (:meth:`Registry.extended`), never the shared one.
 """

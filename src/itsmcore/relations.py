@@ -356,125 +356,67 @@ def impact(
     return tuple(found)
 
 
-def _kinds() -> Iterator[LinkKind]:
-    """The built-in vocabulary (ITIL practice, the seed's RX-04 and R4.2-04)."""
-    work = ("incident", "security_incident", "problem")
-    yield LinkKind(
-        "caused_by",
-        [(a, b) for a in work for b in ("problem", "change") if a != b],
-        inverse="causes",
-        description="The source was caused by the target (a problem, or a failed change).",
-    )
-    yield LinkKind(
-        "matches",
-        [("incident", "known_error"), ("security_incident", "known_error")],
-        inverse="matched_by",
-        description="The incident shows the symptoms of the known error.",
-    )
-    yield LinkKind(
-        "documents",
-        [("known_error", "problem")]
-        + [
-            ("knowledge_article", p)
-            for p in (
-                "incident",
-                "problem",
-                "known_error",
-                "security_incident",
-                "service_request",
-                "change",
-                "configuration_item",
-            )
-        ],
-        inverse="documented_by",
-        description="The source records what was learnt about the target.",
-    )
-    yield LinkKind(
-        "fixed_by",
-        [(p, "change") for p in ("problem", "known_error", "incident", "security_incident")],
-        inverse="fixes",
-        description="The target change removes the source's cause.",
-    )
-    yield LinkKind(
-        "affects",
-        [
-            (p, "configuration_item")
-            for p in (
-                "incident",
-                "problem",
-                "known_error",
-                "change",
-                "release",
-                "security_incident",
-                "service_request",
-            )
-        ],
-        inverse="affected_by",
-        description="The source concerns or alters the configuration item.",
-    )
-    yield LinkKind(
-        "ships",
-        [("release", "change")],
-        inverse="shipped_in",
-        description="The release deploys the change.",
-    )
-    yield LinkKind(
-        "resolved_with",
-        [(p, "knowledge_article") for p in ("incident", "service_request", "problem")],
-        inverse="used_to_resolve",
-        description="The article was used to resolve the source (seed R5.3-05).",
-    )
-    yield LinkKind(
-        "duplicate_of",
-        [(p, p) for p in ("incident", "service_request", "problem", "security_incident")],
-        inverse="duplicated_by",
-        description="The source reports the same thing as the target.",
-    )
-    yield LinkKind(
-        "follow_up_of",
-        [(_ANY, _ANY)],
-        inverse="followed_up_by",
-        description="The source was opened to follow up the target (closed loops, RX-04).",
-    )
-    ci = [("configuration_item", "configuration_item")]
-    yield LinkKind(
-        "depends_on",
-        ci,
-        inverse="depended_on_by",
-        dependant="source",
-        description="The source needs the target to work.",
-    )
-    yield LinkKind(
-        "runs_on",
-        ci,
-        inverse="hosts",
-        dependant="source",
-        description="The source (software, a VM) runs on the target (a host, a platform).",
-    )
-    yield LinkKind(
-        "part_of",
-        ci,
-        inverse="has_part",
-        dependant="target",
-        description="The source is a component of the target; the whole depends on it.",
-    )
-    yield LinkKind(
-        "connected_to",
-        ci,
-        dependant="both",
-        symmetric=True,
-        description="A network or data connection; each end depends on the other.",
-    )
-    yield LinkKind(
-        "redundant_with",
-        ci,
-        symmetric=True,
-        description="The items back each other up (a cluster, a pool); no impact flows.",
-    )
+def _pairs_from(sources: str, targets: str) -> list[tuple[str, str]]:
+    """Every (source, target) pair of two space-separated process lists, minus a
+    process linked to itself."""
+    return [(a, b) for a in sources.split() for b in targets.split() if a != b]
+
+
+_CI = "configuration_item"
+_CI_PAIR = [(_CI, _CI)]
+_SAME = [(p, p) for p in ("incident", "service_request", "problem", "security_incident")]
+_ARTICLE = _pairs_from(
+    "knowledge_article",
+    f"incident problem known_error security_incident service_request change {_CI}",
+)
+
+#: The built-in vocabulary (ITIL practice, the seed's RX-04 and R4.2-04): name, inverse,
+#: dependant end, symmetric, pairs, description.
+_Row = tuple[str, str | None, str | None, bool, list[tuple[str, str]], str]
+_VOCABULARY: Final[tuple[_Row, ...]] = (
+    ("caused_by", "causes", None, False,
+     _pairs_from("incident security_incident problem", "problem change"),
+     "The source was caused by the target (a problem, or a failed change)."),
+    ("matches", "matched_by", None, False,
+     _pairs_from("incident security_incident", "known_error"),
+     "The incident shows the symptoms of the known error."),
+    ("documents", "documented_by", None, False, [("known_error", "problem"), *_ARTICLE],
+     "The source records what was learnt about the target."),
+    ("fixed_by", "fixes", None, False,
+     _pairs_from("problem known_error incident security_incident", "change"),
+     "The target change removes the source's cause."),
+    ("affects", "affected_by", None, False,
+     _pairs_from(
+         "incident problem known_error change release security_incident service_request", _CI
+     ),
+     "The source concerns or alters the configuration item."),
+    ("ships", "shipped_in", None, False, [("release", "change")],
+     "The release deploys the change."),
+    ("resolved_with", "used_to_resolve", None, False,
+     _pairs_from("incident service_request problem", "knowledge_article"),
+     "The article was used to resolve the source (seed R5.3-05)."),
+    ("duplicate_of", "duplicated_by", None, False, _SAME,
+     "The source reports the same thing as the target."),
+    ("follow_up_of", "followed_up_by", None, False, [(_ANY, _ANY)],
+     "The source was opened to follow up the target (closed loops, RX-04)."),
+    ("depends_on", "depended_on_by", "source", False, _CI_PAIR,
+     "The source needs the target to work."),
+    ("runs_on", "hosts", "source", False, _CI_PAIR,
+     "The source (software, a VM) runs on the target (a host, a platform)."),
+    ("part_of", "has_part", "target", False, _CI_PAIR,
+     "The source is a component of the target; the whole depends on it."),
+    ("connected_to", None, "both", True, _CI_PAIR,
+     "A network or data connection; each end depends on the other."),
+    ("redundant_with", None, None, True, _CI_PAIR,
+     "The items back each other up (a cluster, a pool); no impact flows."),
+)  # fmt: skip
 
 
 #: The built-in link kinds. Extend with :meth:`LinkRules.extended`.
-DEFAULT_LINK_RULES: Final = LinkRules(_kinds())
+DEFAULT_LINK_RULES: Final = LinkRules(
+    LinkKind(name, pairs, inverse=inverse, dependant=dependant, symmetric=sym, description=text)
+    for name, inverse, dependant, sym, pairs, text in _VOCABULARY
+)
 
 
 def kinds_table(rules: LinkRules | None = None) -> Mapping[str, str]:

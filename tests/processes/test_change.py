@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import itsmcore as ic
+from itsmcore.processes.change import configured
 from itsmcore.processes.change_rules import approval_log, change_freezes, check_options
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -18,7 +20,7 @@ DAVE = ic.Actor("dave", roles=frozenset({"cab_member"}))
 EVE = ic.Actor("eve", roles=frozenset({"agent"}))
 SPEC = ic.catalog.get("change")
 
-OPEN = {
+OPEN: dict[str, Any] = {
     "title": "Upgrade mail relay",
     "description": "Postfix 3.7 to 3.9 on MX1",
     "change_type": "normal",
@@ -26,15 +28,19 @@ OPEN = {
     "impact_scope": "outbound mail",
     "owner": "alice",
 }
-ASSESSMENT = {
+ASSESSMENT: dict[str, Any] = {
     "risk": "medium",
     "impact_assessment": "mail delayed up to 10 minutes",
     "backout_plan": "reinstall 3.7 package",
     "test_plan": "send test mail through staging relay",
 }
 START = datetime(2026, 12, 3, 22, 0, tzinfo=UTC)
-WINDOW = {"planned_start": START, "planned_end": START + timedelta(hours=2)}
-FREEZE = {"name": "year-end", "start": "2026-12-15T00:00:00Z", "end": "2027-01-05T00:00:00Z"}
+WINDOW: dict[str, Any] = {"planned_start": START, "planned_end": START + timedelta(hours=2)}
+FREEZE: dict[str, Any] = {
+    "name": "year-end",
+    "start": "2026-12-15T00:00:00Z",
+    "end": "2027-01-05T00:00:00Z",
+}
 TEMPLATES = ("restart_web_server", "rotate_tls_certificate")
 
 
@@ -88,8 +94,17 @@ def test_normal_change_walks_all_states_to_closed() -> None:
     ):
         rec = _fire(rec, event, actor, **fields)
         seen.append(rec.state)
-    assert seen == ["new", "assessing", "authorizing", "authorizing", "scheduled",
-                    "scheduled", "implementing", "reviewing", "closed"]
+    assert seen == [
+        "new",
+        "assessing",
+        "authorizing",
+        "authorizing",
+        "scheduled",
+        "scheduled",
+        "implementing",
+        "reviewing",
+        "closed",
+    ]
 
 
 def test_emergency_change_skips_assessing() -> None:
@@ -158,7 +173,10 @@ def test_open_requires_title_description_and_change_type() -> None:
     with pytest.raises(ic.ValidationError) as err:
         SPEC.open(record_id="CHG-1", at=T0, actor=REQUESTER, fields={})
     assert {p for p, _ in err.value.errors} == {
-        "$.fields.title", "$.fields.description", "$.fields.change_type"}
+        "$.fields.title",
+        "$.fields.description",
+        "$.fields.change_type",
+    }
 
 
 # -- the change log (R3.3-05) and assessment (R3.3-02) ---------------------------------------
@@ -169,7 +187,10 @@ def test_submit_requires_reason_impact_scope_and_owner() -> None:
     with pytest.raises(ic.ValidationError) as err:
         _fire(rec, "submit")
     assert {p for p, _ in err.value.errors} == {
-        "$.fields.reason", "$.fields.impact_scope", "$.fields.owner"}
+        "$.fields.reason",
+        "$.fields.impact_scope",
+        "$.fields.owner",
+    }
 
 
 def test_a_blank_change_log_field_is_refused() -> None:
@@ -184,8 +205,11 @@ def test_assess_requires_risk_impact_backout_and_test_plan() -> None:
     with pytest.raises(ic.ValidationError) as err:
         _fire(rec, "assess")
     assert {p for p, _ in err.value.errors} == {
-        "$.fields.risk", "$.fields.impact_assessment", "$.fields.backout_plan",
-        "$.fields.test_plan"}
+        "$.fields.risk",
+        "$.fields.impact_assessment",
+        "$.fields.backout_plan",
+        "$.fields.test_plan",
+    }
 
 
 def test_risk_is_low_medium_or_high() -> None:
@@ -293,7 +317,9 @@ def test_approval_log_names_who_approved_and_when() -> None:
     engine.fire(rec.id, "approve", at=T0 + timedelta(hours=1), actor=BOB)
     engine.fire(rec.id, "approve", at=T0 + timedelta(hours=2), actor=CAROL)
     assert approval_log(engine.history(rec.id)) == (
-        ("bob", T0 + timedelta(hours=1)), ("carol", T0 + timedelta(hours=2)))
+        ("bob", T0 + timedelta(hours=1)),
+        ("carol", T0 + timedelta(hours=2)),
+    )
 
 
 # -- scheduling and freezes -------------------------------------------------------------------
@@ -301,8 +327,10 @@ def test_approval_log_names_who_approved_and_when() -> None:
 
 def test_schedule_replans_while_scheduled() -> None:
     rec = _fire(_scheduled(), "schedule", **WINDOW)
-    later = {"planned_start": START + timedelta(days=1), "planned_end": START + timedelta(days=1,
-                                                                                          hours=1)}
+    later: dict[str, Any] = {
+        "planned_start": START + timedelta(days=1),
+        "planned_end": START + timedelta(days=1, hours=1),
+    }
     rec = _fire(rec, "schedule", **later)
     assert rec.state == "scheduled"
     assert rec.get("planned_start") == later["planned_start"]
@@ -335,8 +363,13 @@ def test_schedule_inside_a_change_freeze_is_refused_naming_the_freeze() -> None:
     rec = _scheduled(spec)
     inside = datetime(2026, 12, 31, 22, 0, tzinfo=UTC)
     with pytest.raises(ic.GuardFailed) as err:
-        _fire(rec, "schedule", spec=spec, planned_start=inside,
-              planned_end=inside + timedelta(hours=1))
+        _fire(
+            rec,
+            "schedule",
+            spec=spec,
+            planned_start=inside,
+            planned_end=inside + timedelta(hours=1),
+        )
     assert err.value.guard == "change.window_valid"
     assert "'year-end'" in err.value.reason
     assert "outside the freeze" in err.value.reason
@@ -346,21 +379,34 @@ def test_a_window_overlapping_the_start_of_a_freeze_is_refused() -> None:
     spec = SPEC.with_options(change_freezes=[FREEZE])
     start = datetime(2026, 12, 14, 23, 0, tzinfo=UTC)
     with pytest.raises(ic.GuardFailed):
-        _fire(_scheduled(spec), "schedule", spec=spec, planned_start=start,
-              planned_end=start + timedelta(hours=2))
+        _fire(
+            _scheduled(spec),
+            "schedule",
+            spec=spec,
+            planned_start=start,
+            planned_end=start + timedelta(hours=2),
+        )
 
 
 def test_a_window_ending_as_the_freeze_begins_is_allowed() -> None:
     spec = SPEC.with_options(change_freezes=[FREEZE])
     start = datetime(2026, 12, 14, 22, 0, tzinfo=UTC)
-    rec = _fire(_scheduled(spec), "schedule", spec=spec, planned_start=start,
-                planned_end=start + timedelta(hours=2))
+    rec = _fire(
+        _scheduled(spec),
+        "schedule",
+        spec=spec,
+        planned_start=start,
+        planned_end=start + timedelta(hours=2),
+    )
     assert rec.get("planned_end") == datetime(2026, 12, 15, tzinfo=UTC)
 
 
 def test_freezes_may_be_given_as_aware_datetimes() -> None:
-    freeze = {"name": "black friday", "start": START - timedelta(hours=1),
-              "end": START + timedelta(hours=1)}
+    freeze: dict[str, Any] = {
+        "name": "black friday",
+        "start": START - timedelta(hours=1),
+        "end": START + timedelta(hours=1),
+    }
     spec = SPEC.with_options(change_freezes=[freeze])
     with pytest.raises(ic.GuardFailed) as err:
         _open(spec, **WINDOW)
@@ -369,15 +415,18 @@ def test_freezes_may_be_given_as_aware_datetimes() -> None:
 
 def test_a_freeze_declared_after_scheduling_blocks_implementation() -> None:
     rec = _fire(_scheduled(), "schedule", **WINDOW)
-    frozen = SPEC.with_options(change_freezes=[{"name": "incident freeze",
-                                                "start": START, "end": START + timedelta(days=1)}])
+    frozen = SPEC.with_options(
+        change_freezes=[
+            {"name": "incident freeze", "start": START, "end": START + timedelta(days=1)}
+        ]
+    )
     with pytest.raises(ic.GuardFailed) as err:
         _fire(rec, "implement", spec=frozen, test_result="passed")
     assert "'incident freeze'" in err.value.reason
 
 
 def test_freeze_exempt_types_let_emergency_changes_through() -> None:
-    freeze = {"name": "year-end", "start": START, "end": START + timedelta(days=1)}
+    freeze: dict[str, Any] = {"name": "year-end", "start": START, "end": START + timedelta(days=1)}
     spec = SPEC.with_options(change_freezes=[freeze], freeze_exempt_types=["emergency"])
     rec = _open(spec, change_type="emergency", risk="high", backout_plan="x", **WINDOW)
     assert rec.get("planned_start") == START
@@ -401,6 +450,14 @@ def test_a_malformed_freeze_is_a_spec_error(freeze: dict[str, Any]) -> None:
     assert "change_freezes[0]" in str(err.value)
 
 
+def test_configured_checks_the_options_at_once() -> None:
+    with pytest.raises(ic.SpecError) as err:
+        configured(change_freezes=[{"name": "x", "start": "2026-12-15", "end": "soon"}])
+    assert "change_freezes[0].start" in str(err.value)
+    with pytest.raises(ic.SpecError):
+        configured(standard_templates="restart_web_server")
+
+
 def test_freezes_parse_iso_texts_to_aware_instants() -> None:
     (freeze,) = change_freezes({"change_freezes": [FREEZE]})
     assert freeze.start == datetime(2026, 12, 15, tzinfo=UTC)
@@ -415,7 +472,10 @@ def test_implement_requires_a_window_and_a_test_result() -> None:
     with pytest.raises(ic.ValidationError) as err:
         _fire(_scheduled(), "implement")
     assert {p for p, _ in err.value.errors} == {
-        "$.fields.planned_start", "$.fields.planned_end", "$.fields.test_result"}
+        "$.fields.planned_start",
+        "$.fields.planned_end",
+        "$.fields.test_result",
+    }
 
 
 def test_untested_change_cannot_be_implemented() -> None:
@@ -470,8 +530,12 @@ def test_emergency_change_needs_review_notes_to_close() -> None:
 
 @pytest.mark.parametrize("state", ["new", "assessing", "authorizing", "scheduled"])
 def test_cancel_is_allowed_before_implementing(state: str) -> None:
-    rec = {"new": _open, "authorizing": _authorizing, "scheduled": _scheduled,
-           "assessing": lambda: _fire(_open(), "submit")}[state]()
+    rec = {
+        "new": _open,
+        "authorizing": _authorizing,
+        "scheduled": _scheduled,
+        "assessing": lambda: _fire(_open(), "submit"),
+    }[state]()
     assert rec.state == state
     rec = _fire(rec, "cancel", cancellation_reason="superseded by CHG-9")
     assert rec.state == "cancelled"
@@ -563,10 +627,7 @@ def test_approvals_cannot_be_set_by_the_caller() -> None:
 
 
 def _engine(**options: Any) -> ic.Engine:
-    engine = ic.Engine.in_memory()
-    if options:
-        engine.catalog.register(SPEC.with_options(**options), replace=True)
-    return engine
+    return ic.Engine.in_memory(processes=[configured(**options)])
 
 
 def test_engine_walks_a_normal_change_and_replays_it() -> None:
@@ -584,8 +645,9 @@ def test_engine_walks_a_normal_change_and_replays_it() -> None:
         ("close", REQUESTER, {}),
     ):
         at += timedelta(hours=1)
-        rec = engine.fire(rec.id, event, at=at, actor=actor, fields=fields,
-                          expected_version=rec.version)
+        rec = engine.fire(
+            rec.id, event, at=at, actor=actor, fields=fields, expected_version=rec.version
+        )
     assert rec.state == "closed"
     assert ic.replay(SPEC, engine.history(rec.id)) == engine.get(rec.id)
 
@@ -595,8 +657,12 @@ def test_engine_stores_nothing_for_an_unknown_change_type() -> None:
     with pytest.raises(ic.ValidationError):
         engine.open("change", at=T0, actor=REQUESTER, fields={**OPEN, "change_type": "minor"})
     with pytest.raises(ic.GuardFailed):
-        engine.open("change", at=T0, actor=REQUESTER,
-                    fields={**OPEN, "change_type": "standard", "template": "reboot"})
+        engine.open(
+            "change",
+            at=T0,
+            actor=REQUESTER,
+            fields={**OPEN, "change_type": "standard", "template": "reboot"},
+        )
     assert engine.find(process="change") == []
 
 
@@ -632,8 +698,13 @@ def test_engine_stores_nothing_for_a_schedule_inside_a_freeze() -> None:
     rec = engine.fire(rec.id, "approve", at=T0, actor=CAROL)
     inside = datetime(2026, 12, 20, 22, 0, tzinfo=UTC)
     with pytest.raises(ic.GuardFailed) as err:
-        engine.fire(rec.id, "schedule", at=T0, actor=REQUESTER,
-                    fields={"planned_start": inside, "planned_end": inside + timedelta(hours=1)})
+        engine.fire(
+            rec.id,
+            "schedule",
+            at=T0,
+            actor=REQUESTER,
+            fields={"planned_start": inside, "planned_end": inside + timedelta(hours=1)},
+        )
     assert "year-end" in err.value.reason
     assert engine.get(rec.id).version == rec.version
     assert engine.get(rec.id).get("planned_start") is None
@@ -651,3 +722,8 @@ def test_engine_stores_nothing_for_an_untested_implementation() -> None:
         engine.fire(rec.id, "implement", at=T0, actor=REQUESTER)
     assert engine.get(rec.id).version == rec.version
     assert engine.get(rec.id).state == "scheduled"
+
+
+def test_docs_page_shows_the_current_diagram() -> None:
+    page = Path(__file__).resolve().parents[2] / "docs" / "processes" / "change.md"
+    assert ic.catalog.get("change").to_mermaid() in page.read_text(encoding="utf-8")

@@ -168,6 +168,21 @@ def test_review_due_timer_signals_while_published() -> None:
     )
 
 
+def test_tick_signals_a_due_review_once_and_again_after_confirmation() -> None:
+    engine = ic.Engine.in_memory()
+    art = engine.open("knowledge_article", at=T0, actor=ANNA, fields={**HOWTO, **BODY})
+    engine.fire(art.id, "submit", at=T0, actor=ANNA)
+    art = engine.fire(art.id, "publish", at=T0, actor=KIM)
+    due = art.get("review_due")
+    assert engine.tick(due - timedelta(seconds=1)) == []
+    (signal,) = engine.tick(due)
+    assert (signal.record_id, signal.timer, signal.due) == (art.id, "review_due", due)
+    assert engine.tick(due + timedelta(days=1)) == []
+    art = engine.fire(art.id, "confirm", at=due + timedelta(days=1), actor=KIM)
+    (again,) = engine.tick(art.get("review_due"))
+    assert again.due == due + timedelta(days=181)
+
+
 def test_confirming_a_review_moves_review_due_on(drive: Driver) -> None:
     rec = _published(drive)
     later = rec.updated_at + timedelta(days=170)

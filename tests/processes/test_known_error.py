@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,8 +25,9 @@ def _open(**extra: Any) -> ic.Record:
 
 
 def _fire(rec: ic.Record, event: str, **fields: Any) -> ic.Record:
-    return SPEC.fire(rec, event, at=rec.updated_at + timedelta(minutes=1), actor=AUTHOR,
-                     fields=fields).record
+    return SPEC.fire(
+        rec, event, at=rec.updated_at + timedelta(minutes=1), actor=AUTHOR, fields=fields
+    ).record
 
 
 def test_known_error_walks_draft_published_retired() -> None:
@@ -112,10 +114,18 @@ def test_fix_status_is_one_of_the_declared_values() -> None:
 
 def test_engine_publishes_a_known_error_for_a_problem() -> None:
     engine = ic.Engine.in_memory()
-    prb = engine.open("problem", at=T0, actor=AUTHOR,
-                      fields={"title": "Mail queue stalls", "impact": 2, "urgency": 2})
-    ke = engine.open("known_error", at=T0, actor=AUTHOR,
-                     fields={"title": "Mail queue stalls", "problem": prb.id, **CONTENT})
+    prb = engine.open(
+        "problem",
+        at=T0,
+        actor=AUTHOR,
+        fields={"title": "Mail queue stalls", "impact": 2, "urgency": 2},
+    )
+    ke = engine.open(
+        "known_error",
+        at=T0,
+        actor=AUTHOR,
+        fields={"title": "Mail queue stalls", "problem": prb.id, **CONTENT},
+    )
     assert ke.id.startswith("KE-")
     ke = engine.fire(ke.id, "publish", at=T0 + timedelta(hours=1), actor=AUTHOR)
     assert engine.find(process="known_error", state="published", problem=prb.id) == [ke]
@@ -134,8 +144,17 @@ def test_engine_refusals_store_nothing(
     event: str, fields: dict[str, Any], error: type[Exception]
 ) -> None:
     engine = ic.Engine.in_memory()
-    ke = engine.open("known_error", at=T0, actor=AUTHOR,
-                     fields={"title": "Mail queue stalls", "symptoms": "slow"})
+    ke = engine.open(
+        "known_error",
+        at=T0,
+        actor=AUTHOR,
+        fields={"title": "Mail queue stalls", "symptoms": "slow"},
+    )
     with pytest.raises(error):
         engine.fire(ke.id, event, at=T0, actor=AUTHOR, fields=fields)
     assert engine.get(ke.id).version == ke.version == 1
+
+
+def test_docs_page_shows_the_current_diagram() -> None:
+    page = Path(__file__).resolve().parents[2] / "docs" / "processes" / "known_error.md"
+    assert ic.catalog.get("known_error").to_mermaid() in page.read_text(encoding="utf-8")

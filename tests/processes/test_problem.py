@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,8 +29,9 @@ def _walk(rec: ic.Record, *events: tuple[str, dict[str, Any]]) -> ic.Record:
 
 
 def _fire(rec: ic.Record, event: str, **fields: Any) -> ic.Record:
-    return SPEC.fire(rec, event, at=rec.updated_at + timedelta(minutes=1), actor=ANALYST,
-                     fields=fields).record
+    return SPEC.fire(
+        rec, event, at=rec.updated_at + timedelta(minutes=1), actor=ANALYST, fields=fields
+    ).record
 
 
 _ROOT = ("identify_root_cause", {"root_cause": "disk fills with spool files"})
@@ -50,12 +52,23 @@ def _resolved() -> ic.Record:
 def test_problem_walks_new_investigating_root_cause_fix_resolved_closed() -> None:
     rec = _open()
     states = [rec.state]
-    for name, fields in (("investigate", {}), _ROOT, ("start_fix", {}), ("resolve", _FIX),
-                         ("close", {"resolution_effect": "verified_fixed"})):
+    for name, fields in (
+        ("investigate", {}),
+        _ROOT,
+        ("start_fix", {}),
+        ("resolve", _FIX),
+        ("close", {"resolution_effect": "verified_fixed"}),
+    ):
         rec = _fire(rec, name, **fields)
         states.append(rec.state)
-    assert states == ["new", "investigating", "root_cause_known", "fix_in_progress",
-                      "resolved", "closed"]
+    assert states == [
+        "new",
+        "investigating",
+        "root_cause_known",
+        "fix_in_progress",
+        "resolved",
+        "closed",
+    ]
     assert rec.version == 6
 
 
@@ -63,7 +76,10 @@ def test_open_requires_title_impact_and_urgency() -> None:
     with pytest.raises(ic.ValidationError) as err:
         SPEC.open(record_id="PRB-1", at=T0, actor=ANALYST, fields={})
     assert {p for p, _ in err.value.errors} == {
-        "$.fields.title", "$.fields.impact", "$.fields.urgency"}
+        "$.fields.title",
+        "$.fields.impact",
+        "$.fields.urgency",
+    }
 
 
 def test_priority_comes_from_the_incident_matrix() -> None:
@@ -71,8 +87,9 @@ def test_priority_comes_from_the_incident_matrix() -> None:
     for impact in (1, 2, 3):
         for urgency in (1, 2, 3):
             fields = {**OPEN, "impact": impact, "urgency": urgency}
-            inc = incident.open(record_id="INC-1", at=T0, actor=ANALYST,
-                                fields={**fields, "caller": "carol"}).record
+            inc = incident.open(
+                record_id="INC-1", at=T0, actor=ANALYST, fields={**fields, "caller": "carol"}
+            ).record
             assert _open(impact=impact, urgency=urgency).get("priority") == inc.get("priority")
 
 
@@ -82,11 +99,15 @@ def test_priority_is_recomputed_when_impact_changes() -> None:
 
 
 def test_host_priority_matrix_option_is_used() -> None:
-    flat = {"impacts": [1, 2, 3], "urgencies": [1, 2, 3],
-            "priorities": [[4, 4, 4], [4, 4, 4], [4, 4, 4]]}
+    flat = {
+        "impacts": [1, 2, 3],
+        "urgencies": [1, 2, 3],
+        "priorities": [[4, 4, 4], [4, 4, 4], [4, 4, 4]],
+    }
     spec = SPEC.with_options(priority_matrix=flat)
-    rec = spec.open(record_id="PRB-1", at=T0, actor=ANALYST, fields={**OPEN, "impact": 1,
-                                                                       "urgency": 1}).record
+    rec = spec.open(
+        record_id="PRB-1", at=T0, actor=ANALYST, fields={**OPEN, "impact": 1, "urgency": 1}
+    ).record
     assert rec.get("priority") == 4
 
 
@@ -129,7 +150,9 @@ def test_resolve_requires_resolution_code_and_corrective_action() -> None:
     with pytest.raises(ic.ValidationError) as err:
         _fire(rec, "resolve")
     assert {p for p, _ in err.value.errors} == {
-        "$.fields.resolution_code", "$.fields.corrective_action"}
+        "$.fields.resolution_code",
+        "$.fields.corrective_action",
+    }
 
 
 def test_resolution_code_must_be_fix_applied_or_risk_accepted() -> None:
@@ -138,7 +161,8 @@ def test_resolution_code_must_be_fix_applied_or_risk_accepted() -> None:
         _fire(rec, "resolve", resolution_code="fixed", corrective_action="x")
     path, message = err.value.errors[0]
     assert path == "$.fields.resolution_code"
-    assert "fix_applied" in message and "risk_accepted" in message
+    assert "fix_applied" in message
+    assert "risk_accepted" in message
 
 
 def test_a_blank_corrective_action_is_refused() -> None:
@@ -149,8 +173,12 @@ def test_a_blank_corrective_action_is_refused() -> None:
 
 
 def test_risk_accepted_resolves_straight_from_root_cause_known() -> None:
-    rec = _fire(_root_cause_known(), "resolve", resolution_code="risk_accepted",
-                corrective_action="monitor queue depth")
+    rec = _fire(
+        _root_cause_known(),
+        "resolve",
+        resolution_code="risk_accepted",
+        corrective_action="monitor queue depth",
+    )
     assert rec.state == "resolved"
 
 
@@ -260,9 +288,12 @@ def test_engine_walks_a_problem_and_replays_it() -> None:
     rec = engine.open("problem", at=T0, actor=ANALYST, fields=OPEN)
     assert rec.id.startswith("PRB-")
     at = T0
-    for name, fields in (("investigate", {}), _ROOT, ("resolve",
-                         {"resolution_code": "risk_accepted", "corrective_action": "monitor"}),
-                         ("close", {})):
+    for name, fields in (
+        ("investigate", {}),
+        _ROOT,
+        ("resolve", {"resolution_code": "risk_accepted", "corrective_action": "monitor"}),
+        ("close", {}),
+    ):
         at += timedelta(hours=1)
         rec = engine.fire(rec.id, name, at=at, actor=ANALYST, fields=fields)
     assert rec.state == "closed"
@@ -286,8 +317,9 @@ def test_engine_refusals_store_nothing(
     rec = engine.open("problem", at=T0, actor=ANALYST, fields=OPEN)
     rec = engine.fire(rec.id, "investigate", at=T0, actor=ANALYST)
     if event != "identify_root_cause":
-        rec = engine.fire(rec.id, "identify_root_cause", at=T0, actor=ANALYST,
-                          fields={"root_cause": "spool"})
+        rec = engine.fire(
+            rec.id, "identify_root_cause", at=T0, actor=ANALYST, fields={"root_cause": "spool"}
+        )
     with pytest.raises(error):
         engine.fire(rec.id, event, at=T0 + timedelta(minutes=5), actor=ANALYST, fields=fields)
     assert engine.get(rec.id).version == rec.version
@@ -297,7 +329,16 @@ def test_engine_refusals_store_nothing(
 def test_engine_links_incidents_to_their_problem() -> None:
     engine = ic.Engine.in_memory()
     prb = engine.open("problem", at=T0, actor=ANALYST, fields=OPEN)
-    inc = engine.open("incident", at=T0, actor=ANALYST,
-                      fields={"title": "Mail slow", "impact": 2, "urgency": 2, "caller": "c"})
+    inc = engine.open(
+        "incident",
+        at=T0,
+        actor=ANALYST,
+        fields={"title": "Mail slow", "impact": 2, "urgency": 2, "caller": "c"},
+    )
     engine.link(inc.id, prb.id, "caused_by", at=T0, actor=ANALYST)
     assert engine.get(prb.id).linked("caused_by") == (inc.id,)
+
+
+def test_docs_page_shows_the_current_diagram() -> None:
+    page = Path(__file__).resolve().parents[2] / "docs" / "processes" / "problem.md"
+    assert ic.catalog.get("problem").to_mermaid() in page.read_text(encoding="utf-8")

@@ -1,9 +1,10 @@
 """The kernel's laws hold for the part-B processes under random walks.
 
-Each process runs under :func:`itsmcore.testing.stateful.process_state_machine` with
-actors and field overrides that satisfy its guards often enough to reach its later
-states (the kit cannot read guards); refusals are part of the walk and must change
-nothing.
+Each process runs under :func:`itsmcore.testing.stateful.process_state_machine` (the
+pure layer, 100 examples) with actors and field overrides that satisfy its guards often
+enough to reach its later states (the kit cannot read guards); refusals are part of the
+walk and must change nothing. A smaller run drives the same walks through
+``Engine.in_memory()`` with its link rules, compared step by step with the pure layer.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from hypothesis.strategies import SearchStrategy
 
 import itsmcore as ic
 from itsmcore.processes.service_request import DEFAULT_CATALOGUE
+from itsmcore.testing.engine_stateful import engine_state_machine
 from itsmcore.testing.stateful import process_state_machine
 from itsmcore.testing.strategies import actors
 
@@ -109,3 +111,42 @@ SecurityIncidentMachine = process_state_machine(
 )
 TestSecurityIncidentLaws = SecurityIncidentMachine.TestCase
 TestSecurityIncidentLaws.settings = SETTINGS
+
+
+# -- the same walks through the engine ----------------------------------------------------
+
+ENGINE_SETTINGS = settings(SETTINGS, max_examples=30)
+_WALKS: dict[str, tuple[Any, dict[str, Any]]] = {
+    "service_request": (
+        _actor_for("line_manager", "resource_owner"),
+        {
+            "open": st.fixed_dictionaries({"catalogue_item": ITEMS}),
+            "update": _same_item,
+            "reject": REASON,
+            "reopen": REASON,
+            "cancel": REASON,
+        },
+    ),
+    "configuration_item": (actors(roles=ROLES), {}),
+    "knowledge_article": (_actor_for("knowledge_manager"), {}),
+    "security_incident": (
+        _actor_for("security_officer"),
+        {"close": CLOSING, "dismiss": REASON},
+    ),
+}
+
+
+def _engine_case(process: str) -> Any:
+    who, overrides = _WALKS[process]
+    machine = engine_state_machine(
+        ic.Engine.in_memory, process, actors=who, field_overrides=overrides, max_records=2
+    )
+    case = machine.TestCase
+    case.settings = ENGINE_SETTINGS
+    return case
+
+
+TestServiceRequestThroughTheEngine = _engine_case("service_request")
+TestConfigurationItemThroughTheEngine = _engine_case("configuration_item")
+TestKnowledgeArticleThroughTheEngine = _engine_case("knowledge_article")
+TestSecurityIncidentThroughTheEngine = _engine_case("security_incident")

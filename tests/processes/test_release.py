@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import itsmcore as ic
+from itsmcore.machine import apply_link
 from itsmcore.processes.release import TEST_LEVELS, Deployment, deployment_log
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -16,8 +18,11 @@ MANAGER = ic.Actor("max", roles=frozenset({"release_manager"}))
 SPEC = ic.catalog.get("release")
 #: The pure tests cannot link records, so they switch the "ships a change" guard off.
 UNLINKED = SPEC.with_options(require_shipped_change=False)
-DEPLOY = {"environment": "production", "environment_check": "passed",
-          "deployment_result": "succeeded"}
+DEPLOY: dict[str, Any] = {
+    "environment": "production",
+    "environment_check": "passed",
+    "deployment_result": "succeeded",
+}
 
 
 def _open(spec: ic.ProcessSpec = UNLINKED) -> ic.Record:
@@ -26,8 +31,11 @@ def _open(spec: ic.ProcessSpec = UNLINKED) -> ic.Record:
 
 
 def _fire(
-    rec: ic.Record, event: str, actor: ic.Actor = ENGINEER,
-    spec: ic.ProcessSpec = UNLINKED, **fields: Any,
+    rec: ic.Record,
+    event: str,
+    actor: ic.Actor = ENGINEER,
+    spec: ic.ProcessSpec = UNLINKED,
+    **fields: Any,
 ) -> ic.Record:
     at = rec.updated_at + timedelta(minutes=1)
     return spec.fire(rec, event, at=at, actor=actor, fields=fields).record
@@ -138,6 +146,17 @@ def test_a_release_that_ships_no_change_cannot_be_approved() -> None:
     assert "'ships'" in err.value.reason
 
 
+def test_only_an_outgoing_ships_link_counts() -> None:
+    rec = _fire(_tested(SPEC), "request_approval", spec=SPEC)
+    incoming = ic.Link("ships", "REL-0", rec.id, rec.updated_at)
+    rec = apply_link(rec, SPEC, incoming, actor=ENGINEER).record
+    with pytest.raises(ic.GuardFailed):
+        _fire(rec, "approve", MANAGER, SPEC)
+    outgoing = ic.Link("ships", rec.id, "CHG-1", rec.updated_at)
+    rec = apply_link(rec, SPEC, outgoing, actor=ENGINEER).record
+    assert _fire(rec, "approve", MANAGER, SPEC).state == "deploying"
+
+
 # -- deployment (R3.5-03, R3.5-04) ----------------------------------------------------------
 
 
@@ -147,10 +166,13 @@ def test_each_deployment_is_logged_with_time_deployer_environment_and_result() -
     rec = _fire(rec, "deploy", ic.Actor("sam"), **DEPLOY)
     log = deployment_log(rec)
     assert [(d.environment, d.result, d.deployer) for d in log] == [
-        ("staging", "succeeded", "rita"), ("production", "failed", "rita"),
-        ("production", "succeeded", "sam")]
-    assert log[-1] == Deployment(at=rec.updated_at, environment="production",
-                                 result="succeeded", deployer="sam")
+        ("staging", "succeeded", "rita"),
+        ("production", "failed", "rita"),
+        ("production", "succeeded", "sam"),
+    ]
+    assert log[-1] == Deployment(
+        at=rec.updated_at, environment="production", result="succeeded", deployer="sam"
+    )
 
 
 def test_a_repeated_identical_deployment_is_still_logged() -> None:
@@ -162,7 +184,10 @@ def test_deploy_requires_environment_check_and_result() -> None:
     with pytest.raises(ic.ValidationError) as err:
         _fire(_deploying(), "deploy")
     assert {p for p, _ in err.value.errors} == {
-        "$.fields.environment", "$.fields.environment_check", "$.fields.deployment_result"}
+        "$.fields.environment",
+        "$.fields.environment_check",
+        "$.fields.deployment_result",
+    }
 
 
 def test_each_deploy_states_its_own_environment() -> None:
@@ -235,8 +260,12 @@ def test_a_deployment_result_cannot_be_written_while_building() -> None:
 
 def test_facts_cannot_be_given_on_open() -> None:
     with pytest.raises(ic.GuardFailed):
-        UNLINKED.open(record_id="REL-1", at=T0, actor=ENGINEER,
-                      fields={"title": "x", "verification_result": "passed"})
+        UNLINKED.open(
+            record_id="REL-1",
+            at=T0,
+            actor=ENGINEER,
+            fields={"title": "x", "verification_result": "passed"},
+        )
 
 
 def test_update_cannot_empty_the_title() -> None:
@@ -261,9 +290,12 @@ def _change(engine: ic.Engine) -> ic.Record:
 
 def _engine_awaiting_approval(engine: ic.Engine) -> ic.Record:
     rel = engine.open("release", at=T0, actor=ENGINEER, fields={"title": "Mail 2026.12"})
-    for event, fields in (("build", {}), ("start_testing", {}),
-                          *(("pass_test", {"test_level": lv}) for lv in TEST_LEVELS),
-                          ("request_approval", {})):
+    for event, fields in (
+        ("build", {}),
+        ("start_testing", {}),
+        *(("pass_test", {"test_level": lv}) for lv in TEST_LEVELS),
+        ("request_approval", {}),
+    ):
         rel = engine.fire(rel.id, event, at=T0, actor=ENGINEER, fields=fields)
     return rel
 
@@ -278,8 +310,9 @@ def test_engine_release_ships_linked_changes_and_deploys() -> None:
     engine.fire(rel.id, "approve", at=at, actor=MANAGER)
     engine.fire(rel.id, "deploy", at=at, actor=ENGINEER, fields=DEPLOY)
     engine.fire(rel.id, "verify", at=at, actor=ENGINEER)
-    rel = engine.fire(rel.id, "close", at=at, actor=ENGINEER,
-                      fields={"verification_result": "passed"})
+    rel = engine.fire(
+        rel.id, "close", at=at, actor=ENGINEER, fields={"verification_result": "passed"}
+    )
     assert rel.state == "closed"
     assert rel.linked("ships") == (chg.id,)
     assert deployment_log(rel) == (Deployment(at, "production", "succeeded", "rita"),)
@@ -333,3 +366,8 @@ def test_engine_untested_release_cannot_go_for_approval() -> None:
     with pytest.raises(ic.GuardFailed):
         engine.fire(rel.id, "request_approval", at=T0, actor=ENGINEER)
     assert engine.get(rel.id).version == rel.version
+
+
+def test_docs_page_shows_the_current_diagram() -> None:
+    page = Path(__file__).resolve().parents[2] / "docs" / "processes" / "release.md"
+    assert ic.catalog.get("release").to_mermaid() in page.read_text(encoding="utf-8")

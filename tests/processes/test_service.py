@@ -4,6 +4,7 @@ in-memory engine."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -178,3 +179,16 @@ def test_engine_stores_a_service_and_refuses_bad_input_without_storing() -> None
     rec = engine.fire(rec.id, "design", at=T0, actor=OWNER, fields=PLANNED)
     assert [e.name for e in engine.history(rec.id)] == ["open", "design"]
     assert ic.replay(SPEC, engine.history(rec.id)) == engine.get(rec.id)
+
+
+def test_the_docs_page_shows_the_current_diagram() -> None:
+    page = Path(__file__).resolve().parents[2] / "docs" / "processes" / "service.md"
+    assert ic.catalog.get("service").to_mermaid() in page.read_text(encoding="utf-8")
+
+
+def test_the_clause_map_lists_every_catalog_process() -> None:
+    page = Path(__file__).resolve().parents[2] / "docs" / "iso20000-clause-map.md"
+    text = page.read_text(encoding="utf-8")
+    index = text.split("## Process index", 1)[1]
+    missing = [n for n in ic.catalog.names() if f"| `{n}` |" not in index]
+    assert not missing, f"add these processes to docs/iso20000-clause-map.md: {missing}"

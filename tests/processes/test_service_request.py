@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from processes_b_support import LAYERS, Driver, paths
+from processes_b_support import LAYERS, T0, Driver, paths
 
 import itsmcore as ic
 from itsmcore.processes import service_request as sr
@@ -214,6 +214,15 @@ def test_reopen_requires_a_reason_counts_and_asks_for_fresh_notes(drive: Driver)
 def test_fulfilled_requests_close_automatically_after_seven_days() -> None:
     (timer,) = SPEC.timers
     assert (timer.state, timer.event, timer.after) == ("fulfilled", "close", timedelta(days=7))
+    engine = ic.Engine.in_memory()
+    rec = engine.open("service_request", at=T0, actor=RITA, fields=RESET)
+    engine.fire(rec.id, "submit", at=T0, actor=RITA)
+    engine.fire(rec.id, "fulfil", at=T0, actor=SAM, fields={"fulfilment_notes": "Done"})
+    assert engine.tick(T0 + timedelta(days=7) - timedelta(seconds=1)) == []
+    engine.tick(T0 + timedelta(days=7))
+    closed = engine.get(rec.id)
+    assert closed.state == "closed"
+    assert engine.history(rec.id)[-1].actor == ic.SYSTEM
 
 
 def test_cancel_requires_a_reason_and_is_not_allowed_once_fulfilled(drive: Driver) -> None:

@@ -310,6 +310,14 @@ def test_add_beyond_the_year_9999_raises_no_business_time() -> None:
         calendar.add(start, 13 * H)
 
 
+def test_add_of_more_time_than_remains_before_9999_raises_at_once() -> None:
+    calendar = BusinessCalendar.from_dict(OFFICE)
+    started = time.perf_counter()
+    with pytest.raises(NoBusinessTime):
+        calendar.add(MONDAY_NINE, timedelta(days=3_000_000))
+    assert time.perf_counter() - started < 0.1
+
+
 def test_instants_at_the_ends_of_the_datetime_range_work() -> None:
     calendar = BusinessCalendar("Asia/Kathmandu", week={"mon": ["09:00-17:00"]})
     low = datetime(1, 1, 1, tzinfo=UTC)

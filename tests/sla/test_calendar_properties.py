@@ -69,6 +69,20 @@ def test_elapsed_from_a_to_add_a_d_is_d(
 
 
 @SETTINGS
+@given(calendars(), instants, durations)
+def test_add_gives_the_local_reading_the_zone_itself_gives(
+    calendar: BusinessCalendar, a: datetime, d: timedelta
+) -> None:
+    t = calendar.add(a, d)
+    again = t.astimezone(UTC).astimezone(calendar.tzinfo)
+    assert (t.replace(tzinfo=None), t.fold, t.utcoffset()) == (
+        again.replace(tzinfo=None),
+        again.fold,
+        again.utcoffset(),
+    )
+
+
+@SETTINGS
 @given(calendars(), instants, durations.filter(lambda d: d > ZERO))
 def test_add_is_the_earliest_instant_with_that_much_business_time(
     calendar: BusinessCalendar, a: datetime, d: timedelta

@@ -107,3 +107,25 @@ def test_a_far_query_starts_a_new_range_instead_of_filling_the_gap() -> None:
     calendar.elapsed(second, second + timedelta(days=30))
     covered = sum(hi - lo for lo, hi, *_ in calendar._timeline._islands)
     assert covered < 2 * 366 * 86_400 * 1_000_000
+
+
+def test_intervals_far_from_offset_changes_carry_their_offset_and_near_ones_do_not() -> None:
+    calendar = BusinessCalendar(
+        "Europe/Berlin", week={day: ["09:00-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
+    )
+    first = datetime(2026, 1, 1, tzinfo=UTC)
+    calendar.elapsed(first, first + timedelta(days=365))
+    _lo, _hi, starts, ends, _cum, offsets = calendar._timeline.hot
+    changes = [
+        (datetime(2026, 3, 29, 1, tzinfo=UTC) - EPOCH) // ONE_US,
+        (datetime(2026, 10, 25, 1, tzinfo=UTC) - EPOCH) // ONE_US,
+    ]
+    two_days = 2 * 86_400 * 1_000_000
+    for start, end, offset in zip(starts, ends, offsets, strict=True):
+        near = any(start - two_days <= change <= end + two_days for change in changes)
+        if near:
+            assert offset is None
+        else:
+            local = datetime.fromtimestamp(start // 1_000_000, ZoneInfo("Europe/Berlin"))
+            assert offset == local.utcoffset() // timedelta(microseconds=1)
+    assert sum(offset is not None for offset in offsets) > 200

@@ -41,6 +41,8 @@ from itsmcore.registry import BUILTINS, EffectFn, GuardFn, Registry
 
 if TYPE_CHECKING:
     from itsmcore.catalog import Catalog
+    from itsmcore.sla.calendar import BusinessCalendar
+    from itsmcore.sla.policy import SlaPolicy
     from itsmcore.spec import ProcessSpec
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginError", "PluginHost", "default_plugins", "redact_url"]
@@ -288,9 +290,12 @@ class PluginHost:
                     f"plugin {plugin!r}: {exc}", plugin=plugin, hook="itsmcore_processes"
                 ) from exc
 
-    def calendars(self) -> dict[str, Any]:
-        """Every plugin's calendars by name; a name given twice is a :class:`PluginError`."""
-        out: dict[str, Any] = {}
+    def calendars(self) -> dict[str, BusinessCalendar]:
+        """Every plugin's calendars by name (plain-data ones loaded with
+        ``BusinessCalendar.from_dict``); a name given twice is a :class:`PluginError`."""
+        from itsmcore.sla.calendar import BusinessCalendar
+
+        out: dict[str, BusinessCalendar] = {}
         owner: dict[str, str] = {}
         for plugin, result in self._each("itsmcore_calendars"):
             if result is None:
@@ -310,15 +315,38 @@ class PluginHost:
                         plugin=plugin,
                         hook="itsmcore_calendars",
                     )
-                out[name], owner[name] = calendar, plugin
+                out[name] = self._typed(plugin, "itsmcore_calendars", calendar, BusinessCalendar)
+                owner[name] = plugin
         return out
 
-    def policies(self) -> list[Any]:
-        """Every plugin's SLA policies, in call order (the SLA module checks names)."""
-        out: list[Any] = []
-        for _plugin, result in self._each("itsmcore_policies"):
-            out.extend(result or ())
+    def policies(self) -> list[SlaPolicy]:
+        """Every plugin's SLA policies in call order (plain-data ones loaded with
+        ``SlaPolicy.from_dict``); the engine's SLA rules check names and versions."""
+        from itsmcore.sla.policy import SlaPolicy
+
+        out: list[SlaPolicy] = []
+        for plugin, result in self._each("itsmcore_policies"):
+            for item in result or ():
+                out.append(self._typed(plugin, "itsmcore_policies", item, SlaPolicy))
         return out
+
+    @staticmethod
+    def _typed(plugin: str, hook: str, value: Any, cls: Any) -> Any:
+        """``value`` as a ``cls`` (loading plain data with ``cls.from_dict``)."""
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, Mapping):
+            try:
+                return cls.from_dict(value)
+            except ItsmError as exc:
+                exc.add_note(f"returned by plugin {plugin!r} from {hook}")
+                raise
+        raise PluginError(
+            f"plugin {plugin!r}: {hook} returned {type(value).__name__}; return "
+            f"{cls.__name__} objects or their plain-data form",
+            plugin=plugin,
+            hook=hook,
+        )
 
     def storage(self, url: str) -> Storage:
         """The storage adapter for ``url`` from the first plugin that answers.

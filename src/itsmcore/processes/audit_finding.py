@@ -24,8 +24,12 @@ and rules:
 - ``update`` edits descriptive fields, the owner and the due date until the finding
   is verified (what was verified is not rewritten afterwards).
 
+- ``record_improvement`` (requires ``improvement``) records the improvement initiative a
+  finding became, in any state before closure; ``engine.open_follow_up(finding_id,
+  process, event="record_improvement", ref_field="improvement", ...)`` opens and links it.
+
 ``audit`` names the audit (or the scheduled activity, e.g. a vulnerability scan) that
-raised the finding; ``improvement`` names an improvement initiative it became.
+raised the finding.
 """
 
 from __future__ import annotations
@@ -167,6 +171,13 @@ SPEC: Final = ProcessSpec(
             ),
             effects=("audit_finding.count_rework",),
             description="Verification failed: the action is reworked.",
+        ),
+        TransitionSpec(
+            "record_improvement",
+            ("open", "action_planned", "implemented", "verified"),
+            "=",
+            requires=("improvement",),
+            description="The finding became an improvement initiative (R6.3-06).",
         ),
         TransitionSpec("close", ("verified",), "closed"),
         TransitionSpec(

@@ -56,12 +56,12 @@ problem it fixes with ``engine.link(change_id, problem_id, "fixes")``.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from itsmcore.processes import change_rules as _rules
 from itsmcore.spec import FieldSpec, ProcessSpec, StateSpec, TransitionSpec
 
-__all__ = ["CHANGE_TYPES", "OUTCOMES", "RISKS", "SPEC", "TEST_RESULTS"]
+__all__ = ["CHANGE_TYPES", "OUTCOMES", "RISKS", "SPEC", "TEST_RESULTS", "configured"]
 
 CHANGE_TYPES: Final = ("standard", "normal", "emergency")
 RISKS: Final = ("low", "medium", "high")
@@ -221,3 +221,15 @@ SPEC: Final = ProcessSpec(
         ),
     ),
 )
+
+
+def configured(**options: Any) -> ProcessSpec:
+    """The change spec with the host's options (see
+    :mod:`~itsmcore.processes.change_rules`), checked now rather than at the first event.
+
+    Give the result to the engine: ``ic.Engine.in_memory(processes=[configured(...)])``.
+    Raises :class:`~itsmcore.errors.SpecError` naming a malformed option.
+    """
+    spec = SPEC.with_options(**options)
+    _rules.check_options(spec.options)
+    return spec

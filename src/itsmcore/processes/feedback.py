@@ -92,7 +92,8 @@ def _loop_closed(ctx: Context) -> str | None:
 @BUILTINS.guard("feedback.scores_fixed")
 def _scores_fixed(ctx: Context) -> str | None:
     """Scores are given once, by ``respond``; nobody edits a customer's rating."""
-    changed = [n for n in ("csat", "nps") if n in ctx.changes]
+    before = ctx.record.fields if ctx.record is not None else {}
+    changed = [n for n in ("csat", "nps") if ctx.changes.get(n, before.get(n)) != before.get(n)]
     if changed:
         return f"{', '.join(changed)} are given only with 'respond'"
     return None

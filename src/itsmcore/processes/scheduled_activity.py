@@ -83,7 +83,8 @@ def _append_follow_up(ctx: Context) -> Mapping[str, Any] | None:
 @BUILTINS.guard("scheduled_activity.follow_up_via_record")
 def _follow_up_via_record(ctx: Context) -> str | None:
     """Findings are recorded only by ``record_follow_up``, so ``follow_ups`` lists all."""
-    if ctx.event != "record_follow_up" and "follow_up" in ctx.changes:
+    before = ctx.record.get("follow_up") if ctx.record is not None else None
+    if ctx.event != "record_follow_up" and ctx.changes.get("follow_up", before) != before:
         return "record findings with 'record_follow_up' (or engine.open_follow_up)"
     return None
 

@@ -1,9 +1,9 @@
 """The service process: one entry of the service catalogue, from proposal to retirement.
 
-ISO/IEC 20000-1 clause 8.2.4 (service catalogue management) and 8.2.3 (service
-portfolio); the seed's R1.1-01 / R1.5-01 / R2.2-02 (service lifecycle), R1.1-03 (service
-boundary and delivery standard), R1.5-02 (planning outputs) and R1.5-03 (design
-outputs). States and rules:
+ISO/IEC 20000-1 clause 8.2.4 (service catalogue management) within 8.2 (service
+portfolio; 8.2.2 plan the services); the seed's R1.1-01 / R1.5-01 / R2.2-02 (service
+lifecycle), R1.1-03 (service boundary and delivery standard), R1.5-02 (planning
+outputs) and R1.5-03 (design outputs). States and rules:
 
 - ``proposed`` → ``designing`` (``design``) → ``transitioning`` (``transition``) →
   ``live`` (``go_live``) ⇄ ``improving`` (``improve`` / ``complete_improvement``) →

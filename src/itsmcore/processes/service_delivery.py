@@ -1,12 +1,13 @@
 """The service delivery process: the seed's five delivery stages, each with an owner and
 a definition of done.
 
-ISO/IEC 20000-1 clauses 8.5.2 (service design, build and transition) and 8.2.4 (the
-catalogue entry it delivers); the seed's R3.1-01 (five stages), R3.1-04 (an accountable
-role and exit criteria per stage), R3.1-05 (the SLA defines the scope), R3.1-06 (the
-customer agrees content, mode and time), R3.2-05 (resource assessment before
-implementation), R2.4-01 (verification against the delivery standard) and R3.1-07
-(acceptance triggers a satisfaction survey). States and rules:
+ISO/IEC 20000-1 clauses 8.2.1 (service delivery), 8.5.2 (service design and
+transition) and 8.2.4 (the catalogue entry it delivers); the seed's R3.1-01 (five
+stages), R3.1-04 (an accountable role and exit criteria per stage), R3.1-05 (the SLA
+defines the scope), R3.1-06 (the customer agrees content, mode and time), R3.2-05
+(resource assessment before implementation), R2.4-01 (verification against the
+delivery standard) and R3.1-07 (acceptance triggers a satisfaction survey). States and
+rules:
 
 - ``requirements_collection`` → ``solution_design`` (``design``) →
   ``resource_allocation`` (``allocate_resources``) → ``implementation`` (``implement``)

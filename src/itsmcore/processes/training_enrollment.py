@@ -91,7 +91,12 @@ _OUTCOME_EVENT: Final = {"result": "assess", "score": "assess", "certification":
 def _outcome_via_its_event(ctx: Context) -> str | None:
     """The result and score are given only by ``assess``, the certificate only by
     ``certify``: no other event (``open`` and ``update`` included) may pre-set them."""
-    wrong = [n for n, event in _OUTCOME_EVENT.items() if n in ctx.changes and event != ctx.event]
+    before = ctx.record.fields if ctx.record is not None else {}
+    wrong = [
+        n
+        for n, event in _OUTCOME_EVENT.items()
+        if event != ctx.event and ctx.changes.get(n, before.get(n)) != before.get(n)
+    ]
     if wrong:
         return ", ".join(f"{n!r} is set only by {_OUTCOME_EVENT[n]!r}" for n in wrong)
     return None

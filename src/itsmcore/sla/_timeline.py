@@ -18,7 +18,7 @@ apart (Africa/Freetown, 1939), and a test checks the installed tz data for this.
 
 The intervals are computed lazily for contiguous UTC ranges ("islands", at most four) that
 grow in 28-day-aligned chunks; a query far from every island starts a new one instead of
-computing the years in between. A snapshot ``(lo, hi, starts, ends, cum)`` is never
+computing the years in between. A snapshot ``(lo, hi, starts, ends, cum, offsets)`` is never
 mutated once published; growth builds new lists under a lock and swaps the tuple of
 islands, so readers need no lock.
 """
@@ -58,12 +58,18 @@ _MAX_ISLANDS = 4  # disjoint covered ranges kept at once
 Span = tuple[int, int]
 """A window within its date: (start after local midnight, length), in microseconds."""
 
-State = tuple[int, int, list[int], list[int], list[int]]
-"""(lo, hi, starts, ends, cum): every business interval meeting [lo, hi), clipped to it,
-merged and sorted; ``cum[i]`` is the measure of intervals before ``i`` (len n + 1)."""
+Offsets = list[int | None]
+Intervals = tuple[list[int], list[int], Offsets]
 
+State = tuple[int, int, list[int], list[int], list[int], Offsets]
+"""(lo, hi, starts, ends, cum, offsets): every business interval meeting [lo, hi), clipped
+to it, merged and sorted; ``cum[i]`` is the measure of intervals before ``i`` (len n + 1);
+``offsets[i]`` is the zone's UTC offset all through interval ``i`` when no offset change
+lies within two days of it (so every local reading in it is unambiguous and
+``local = utc + offset``), else ``None``."""
 
-_NOTHING: State = (0, -1, [], [], [0])  # covers nothing
+_NOTHING: State = (0, -1, [], [], [0], [])  # covers nothing
+_SAFE = 2 * DAY  # more than any offset change, so farther changes cause no ambiguity
 
 
 def _align_down(u: int) -> int:
@@ -95,19 +101,18 @@ def _measure(spans: Iterable[Span]) -> int:
     return sum(ends) - sum(starts)
 
 
-def _join(
-    a: tuple[list[int], list[int]], b: tuple[list[int], list[int]]
-) -> tuple[list[int], list[int]]:
+def _join(a: Intervals, b: Intervals) -> Intervals:
     """Concatenate two interval lists where ``a`` lies before ``b``, merging at the seam."""
-    (a_s, a_e), (b_s, b_e) = a, b
+    (a_s, a_e, a_o), (b_s, b_e, b_o) = a, b
     if a_s and b_s and a_e[-1] == b_s[0]:
-        return a_s + b_s[1:], a_e[:-1] + b_e
-    return a_s + b_s, a_e + b_e
+        seam = a_o[-1] if a_o[-1] == b_o[0] else None
+        return a_s + b_s[1:], a_e[:-1] + b_e, [*a_o[:-1], seam, *b_o[1:]]
+    return a_s + b_s, a_e + b_e, a_o + b_o
 
 
 def measure_before(state: State, u: int) -> int:
     """The prefix sum at ``u``: business measure of ``(-inf, u)`` within the snapshot."""
-    _lo, _hi, starts, ends, cum = state
+    _lo, _hi, starts, ends, cum, _offsets = state
     i = bisect_right(starts, u) - 1
     if i < 0:
         return cum[0]
@@ -166,6 +171,8 @@ class Timeline:
 
     def state(self, lo_need: int, hi_need: int) -> State:
         """A snapshot covering at least ``[lo_need, hi_need]`` (clamped to the domain)."""
+        lo_need = max(DOMAIN_LO, min(lo_need, DOMAIN_HI))
+        hi_need = min(DOMAIN_HI, max(hi_need, lo_need))
         for st in self._islands:
             if st[0] <= lo_need and hi_need <= st[1]:
                 self.hot = st
@@ -207,26 +214,24 @@ class Timeline:
         return hi + missing * WEEK // self._rate * 5 // 4 + _ALIGN
 
     def _grow(self, st: State | None, lo_need: int, hi_need: int) -> State:
-        lo_need = max(DOMAIN_LO, min(lo_need, DOMAIN_HI))
-        hi_need = min(DOMAIN_HI, max(hi_need, lo_need))
         if st is None:
             lo, hi = _align_down(lo_need), _align_up(hi_need)
             if hi <= lo:
                 hi = min(DOMAIN_HI, lo + _ALIGN)
             intervals = self._build(lo, hi)
         else:
-            old_lo, old_hi, starts, ends, _cum = st
+            old_lo, old_hi, starts, ends, _cum, offsets = st
             grow = min((old_hi - old_lo) // 2, _MAX_GROWTH)
             lo = _align_down(min(lo_need, old_lo - grow)) if lo_need < old_lo else old_lo
             hi = _align_up(max(hi_need, old_hi + grow)) if hi_need > old_hi else old_hi
-            intervals = (starts, ends)
+            intervals = (starts, ends, offsets)
             if lo < old_lo:
                 intervals = _join(self._build(lo, old_lo), intervals)
             if hi > old_hi:
                 intervals = _join(intervals, self._build(old_hi, hi))
-        new_starts, new_ends = intervals
+        new_starts, new_ends, new_offsets = intervals
         cum = [0, *accumulate(map(sub, new_ends, new_starts))]
-        return lo, hi, new_starts, new_ends, cum
+        return lo, hi, new_starts, new_ends, cum, new_offsets
 
     # -- building --------------------------------------------------------------------
 
@@ -242,7 +247,7 @@ class Timeline:
             for day in days[bisect_left(days, first) : bisect_right(days, last)]:
                 yield day, self._overrides[day]
 
-    def _build(self, c0: int, c1: int) -> tuple[list[int], list[int]]:
+    def _build(self, c0: int, c1: int) -> Intervals:
         """The business intervals within ``[c0, c1)``, clipped, merged and sorted."""
         pieces = [
             (day * DAY + start, day * DAY + start + length)
@@ -253,6 +258,7 @@ class Timeline:
         count = len(local_starts)
         out_starts: list[int] = []
         out_ends: list[int] = []
+        out_offsets: Offsets = []
         k = 0
         while k < count:
             # A neighbourhood: consecutive local intervals whose UTC images may touch.
@@ -264,19 +270,26 @@ class Timeline:
                 k += 1
             if n0 >= n1:
                 continue
-            for u0, u1, offset in self._stretches(n0, n1):
+            # Stretches reach _SAFE beyond the neighbourhood, so every stretch boundary
+            # within _SAFE of a piece is a real offset change.
+            for s0, s1, offset in self._stretches(n0 - _SAFE, n1 + _SAFE):
+                u0, u1 = max(s0, n0), min(s1, n1)
                 j = bisect_right(local_ends, u0 + offset)
-                while j < count and local_starts[j] < u1 + offset:
+                while u0 < u1 and j < count and local_starts[j] < u1 + offset:
                     a = max(u0, local_starts[j] - offset)
                     b = min(u1, local_ends[j] - offset)
                     if a < b:
+                        safe = offset if a - s0 >= _SAFE and s1 - b >= _SAFE else None
                         if out_ends and out_ends[-1] == a:
                             out_ends[-1] = b
+                            if out_offsets[-1] != safe:
+                                out_offsets[-1] = None
                         else:
                             out_starts.append(a)
                             out_ends.append(b)
+                            out_offsets.append(safe)
                     j += 1
-        return out_starts, out_ends
+        return out_starts, out_ends, out_offsets
 
     def _offset(self, second: int) -> int:
         """The zone's UTC offset, in microseconds, at a UTC second since the epoch."""

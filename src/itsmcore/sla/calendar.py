@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
@@ -37,6 +37,7 @@ __all__ = ["BusinessCalendar"]
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _MINUTE = 60_000_000
 _ALWAYS = ("00:00-24:00",)
+_LAST_US = (datetime.max.replace(tzinfo=UTC) - EPOCH) // ONE_US  # the last instant there is
 
 
 def _spans(windows: Iterable[str]) -> tuple[Span, ...]:
@@ -304,9 +305,9 @@ class BusinessCalendar:
             raise ValidationError.single(
                 "$.b", f"end {b.isoformat()} is before start {a.isoformat()}"
             )
-        lo, hi, starts, ends, cum = self._timeline.hot
+        lo, hi, starts, ends, cum, _offsets = self._timeline.hot
         if ua < lo or ub > hi:
-            lo, hi, starts, ends, cum = self._timeline.state(ua, ub)
+            lo, hi, starts, ends, cum, _offsets = self._timeline.state(ua, ub)
         # The prefix sum at each end (see _timeline.measure_before), inlined for speed.
         i = bisect_right(starts, ua) - 1
         before_a = 0 if i < 0 else cum[i] + ua - starts[i] if ua < ends[i] else cum[i + 1]
@@ -340,19 +341,23 @@ class BusinessCalendar:
         timeline = self._timeline
         st = timeline.hot
         if ua < st[0] or ua + need > st[1]:
+            if ua + need > _LAST_US:  # business time never outruns real time
+                _overflow("the result")
             st = timeline.state(ua, ua + need)
         while True:
-            _lo, hi, starts, ends, cum = st
+            _lo, hi, starts, ends, cum, offsets = st
             i = bisect_right(starts, ua) - 1
             target = need + (
                 0 if i < 0 else cum[i] + ua - starts[i] if ua < ends[i] else cum[i + 1]
             )
             if target <= cum[-1]:
                 i = bisect_left(cum, target) - 1  # cum[i] < target <= cum[i + 1]
-                try:  # _at, inlined
-                    return self._zone.fromutc(
-                        self._epoch + timedelta(0, 0, starts[i] + target - cum[i])
-                    )
+                t = starts[i] + target - cum[i]
+                offset = offsets[i]
+                try:
+                    if offset is not None:  # unambiguous: the local reading is t + offset
+                        return self._epoch + timedelta(0, 0, t + offset)
+                    return self._zone.fromutc(self._epoch + timedelta(0, 0, t))  # as _at
                 except OverflowError:
                     _overflow("the result")
             # Not enough business time is covered yet: look further, or say why not.
@@ -375,7 +380,7 @@ class BusinessCalendar:
     def is_open(self, t: datetime) -> bool:
         """Whether ``t`` is business time (window starts count, window ends do not)."""
         u = _to_us(t, "$.t")
-        _lo, _hi, starts, ends, _cum = self._timeline.state(u, u + 1)
+        _lo, _hi, starts, ends, _cum, _offsets = self._timeline.state(u, u + 1)
         i = bisect_right(starts, u) - 1
         return i >= 0 and u < ends[i]
 
@@ -390,7 +395,7 @@ class BusinessCalendar:
             raise NoBusinessTime("this calendar has no business hours: nothing ever opens")
         st = timeline.state(u, u + 1)
         while True:
-            _lo, hi, starts, ends, _cum = st
+            _lo, hi, starts, ends, _cum, _offsets = st
             i = bisect_right(starts, u) - 1
             if i >= 0 and u < ends[i]:
                 return self._at(u, "the next opening")
@@ -413,7 +418,7 @@ class BusinessCalendar:
             raise ValidationError.single(
                 "$.b", f"end {b.isoformat()} is before start {a.isoformat()}"
             )
-        _lo, _hi, starts, ends, _cum = self._timeline.state(ua, ub)
+        _lo, _hi, starts, ends, _cum, _offsets = self._timeline.state(ua, ub)
         out: list[tuple[datetime, datetime]] = []
         i = bisect_right(ends, ua)
         while i < len(starts) and starts[i] < ub:

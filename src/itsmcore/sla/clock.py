@@ -28,17 +28,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import attrs
 
 from itsmcore.errors import NoBusinessTime
-from itsmcore.records import Event, FieldMap
+from itsmcore.records import Event
 from itsmcore.sla.calendar import BusinessCalendar
 from itsmcore.sla.policy import ClockSpec, SlaPolicy, Trigger
 from itsmcore.spec import ProcessSpec
 
-__all__ = ["ClockStatus", "ClockTrace", "Cycle", "crossing", "measure", "threshold_time", "trace"]
+__all__ = [
+    "ClockStatus",
+    "ClockTrace",
+    "Cycle",
+    "clock_status",
+    "crossing",
+    "cycle_priority",
+    "measure",
+    "threshold_time",
+    "trace",
+]
 
 _US = timedelta(microseconds=1)
 _ZERO = timedelta(0)
@@ -76,7 +85,7 @@ class ClockStatus:
     policy_version: int = 1
     started: datetime | None = None
     cancelled: bool = False
-    priority: Any = None
+    priority: int | None = None
     calendar: str = ""
 
 
@@ -96,7 +105,7 @@ class Cycle:
     stopped_at: datetime | None
     cancelled_at: datetime | None
     paused: bool
-    start_priority: Any
+    start_priority: object
 
     @property
     def running(self) -> bool:
@@ -106,10 +115,10 @@ class Cycle:
 
 @attrs.frozen(slots=True)
 class ClockTrace:
-    """The cycles of one clock over a history, and the record's fields after it."""
+    """The cycles of one clock over a history, and the record's priority after it."""
 
     cycles: tuple[Cycle, ...]
-    fields: FieldMap
+    priority: object
 
 
 class _Open:
@@ -126,7 +135,7 @@ class _Open:
         "stopped_at",
     )
 
-    def __init__(self, number: int, started: datetime, start_priority: Any) -> None:
+    def __init__(self, number: int, started: datetime, start_priority: object) -> None:
         self.number = number
         self.started = started
         self.start_priority = start_priority
@@ -200,13 +209,13 @@ def trace(
     cycles: list[Cycle] = []
     cur: _Open | None = None
     state: str | None = None
-    fields = FieldMap()
+    priority: object = None
     for i, ev in enumerate(events):
         if i and until is not None and ev.at > until:
             break
         source, state = state, ev.target
-        if ev.changes:
-            fields = fields.updated(ev.changes)
+        if priority_field in ev.changes:
+            priority = ev.changes[priority_field]
         src_cat, dst_cat = _category(spec, source), _category(spec, state)
         at = ev.at
         edge = _Edge(ev.name, source, src_cat, state, dst_cat or "")
@@ -218,7 +227,7 @@ def trace(
             if cur.stopped_at is None:
                 cur.stopped_at = at
             cycles.append(cur.frozen())
-            cur = _Open(cur.number + 1, at, fields.get(priority_field))
+            cur = _Open(cur.number + 1, at, priority)
         elif cur is not None and cur.active and edge.fires(clock.stop):
             cur.halt(at)
             cur.stopped_at = at
@@ -227,11 +236,11 @@ def trace(
                 cur.stopped_at = None
             elif edge.fires(clock.start):
                 cycles.append(cur.frozen())
-                cur = _Open(cur.number + 1, at, fields.get(priority_field))
+                cur = _Open(cur.number + 1, at, priority)
         elif (cur is None or cur.cancelled_at is not None) and edge.fires(clock.start):
             if cur is not None:
                 cycles.append(cur.frozen())
-            cur = _Open(1 if cur is None else cur.number + 1, at, fields.get(priority_field))
+            cur = _Open(1 if cur is None else cur.number + 1, at, priority)
         if cur is not None and cur.active:
             cur.paused = clock.pause.holds(state, dst_cat)
             if cur.paused:
@@ -240,7 +249,7 @@ def trace(
                 cur.run_from = at
     if cur is not None:
         cycles.append(cur.frozen())
-    return ClockTrace(cycles=tuple(cycles), fields=fields)
+    return ClockTrace(cycles=tuple(cycles), priority=priority)
 
 
 def measure(cycle: Cycle, calendar: BusinessCalendar, now: datetime | None) -> timedelta:
@@ -287,13 +296,13 @@ def clock_status(
     clock: ClockSpec,
     cycle: Cycle,
     *,
-    priority: Any,
+    priority: object,
     calendar: BusinessCalendar,
     now: datetime,
 ) -> ClockStatus | None:
     """The status of ``cycle`` at ``now``; ``None`` when ``priority`` has no target."""
     target = clock.target_for(priority)
-    if target is None:
+    if target is None or not isinstance(priority, int | float):
         return None
     elapsed = measure(cycle, calendar, now)
     crossed = tuple(w for w in sorted(clock.warnings) if elapsed >= threshold_time(target, w))
@@ -318,12 +327,12 @@ def clock_status(
         policy_version=policy.version,
         started=cycle.started,
         cancelled=cancelled,
-        priority=priority,
+        priority=int(priority),
         calendar=clock.calendar_for(priority),
     )
 
 
-def cycle_priority(policy: SlaPolicy, cycle: Cycle, current: Any) -> Any:
+def cycle_priority(policy: SlaPolicy, cycle: Cycle, current: object) -> object:
     """The priority whose target applies to ``cycle``: the current one when the policy is
     retroactive, else the one the cycle started with (the current one if it had none)."""
     if policy.retroactive or cycle.start_priority is None:

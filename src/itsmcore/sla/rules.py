@@ -23,7 +23,7 @@ from typing import Any
 from itsmcore._time import require_aware
 from itsmcore.errors import SpecError
 from itsmcore.ports.storage import Deadline
-from itsmcore.records import Event, FieldMap
+from itsmcore.records import Event
 from itsmcore.sla.calendar import BusinessCalendar
 from itsmcore.sla.clock import (
     ClockStatus,
@@ -42,13 +42,18 @@ from itsmcore.spec import ProcessSpec
 __all__ = ["SlaRules"]
 
 
-def _fields(events: Sequence[Event], until: datetime | None) -> FieldMap:
-    fields = FieldMap()
+def _fields(events: Sequence[Event], until: datetime | None) -> dict[str, Any]:
+    """The record's fields after the events dated at or before ``until`` (all when
+    ``None``; the first event always counts)."""
+    fields: dict[str, Any] = {}
     for i, ev in enumerate(events):
         if i and until is not None and ev.at > until:
             break
-        if ev.changes:
-            fields = fields.updated(ev.changes)
+        for key, value in ev.changes.items():
+            if value is None:
+                fields.pop(key, None)
+            else:
+                fields[key] = value
     return fields
 
 
@@ -195,10 +200,11 @@ class SlaRules:
     ) -> list[SlaPolicy]:
         if not events:
             return []
+        chosen = self.policies_for(spec.name, events[0].at)
+        if not any(p.when for p in chosen):
+            return chosen
         fields = _fields(events, until)
-        return [
-            p for p in self.policies_for(spec.name, events[0].at) if p.covers(spec.name, fields)
-        ]
+        return [p for p in chosen if p.covers(spec.name, fields)]
 
     def statuses(
         self, events: Sequence[Event], spec: ProcessSpec, now: datetime
@@ -214,7 +220,7 @@ class SlaRules:
                 if not tr.cycles:
                     continue
                 cycle = tr.cycles[-1]
-                priority = cycle_priority(policy, cycle, tr.fields.get(policy.priority_field))
+                priority = cycle_priority(policy, cycle, tr.priority)
                 status = clock_status(
                     policy,
                     clock,
@@ -235,7 +241,7 @@ class SlaRules:
         for policy in self._covering(events, spec, until):
             for clock in policy.clocks:
                 tr = trace(events, spec, clock, priority_field=policy.priority_field, until=until)
-                current = tr.fields.get(policy.priority_field)
+                current = tr.priority
                 for cycle in tr.cycles:
                     if cycle.cancelled_at is not None:
                         continue

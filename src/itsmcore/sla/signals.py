@@ -187,6 +187,8 @@ def timer_dues(
     if not events or not spec.timers:
         return []
     state = events[-1].target
+    if all(timer.state != state for timer in spec.timers):
+        return []
     fields = FieldMap()
     entry = 0
     for i, ev in enumerate(events):

@@ -38,7 +38,7 @@ from itsmcore.errors import ConcurrencyError, ItsmError, NotFound
 from itsmcore.ports.storage import Claim, Deadline, Notification, Storage
 from itsmcore.records import Event, Record
 from itsmcore.sla.rules import SlaRules
-from itsmcore.sla.signals import DueTimer, Signal, TimerSignal, claim_of, signal_order
+from itsmcore.sla.signals import Signal, TimerSignal, claim_of, signal_order
 from itsmcore.spec import ProcessSpec, TimerSpec
 
 __all__ = ["TimerFiring", "run_tick"]
@@ -144,7 +144,7 @@ def _visit(
     now: datetime,
     rid: str,
 ) -> _Visit:
-    refused: dict[str, DueTimer] = {}
+    refused: set[str] = set()
     fired: list[TimerSignal] = []
     record, events, spec = _load(storage, spec_of, rid)
     for _ in range(MAX_FIRES):
@@ -161,7 +161,7 @@ def _visit(
         except ConcurrencyError:
             pass  # someone else changed the record: reload and decide again
         except ItsmError:
-            refused[first.timer.name] = first
+            refused.add(first.timer.name)
         else:
             fired.append(first.signal(rid, new.version))
         record, events, spec = _load(storage, spec_of, rid)
@@ -169,11 +169,12 @@ def _visit(
     visit.fired = fired
     visit.candidates.extend(rules.signals(rid, events, spec, now))
     for t in rules.timers(events, spec):
-        if t.timer.event is None and t.due <= now:
+        if t.due > now:
+            continue
+        if t.timer.event is None:
             visit.candidates.append(t.signal(rid))
-    visit.kept = [
-        Deadline(record_id=rid, key=f"timer:{t.timer.name}", due=t.due) for t in refused.values()
-    ]
+        else:  # refused, or still contended after MAX_FIRES: keep it due for next time
+            visit.kept.append(Deadline(record_id=rid, key=f"timer:{t.timer.name}", due=t.due))
     return visit
 
 

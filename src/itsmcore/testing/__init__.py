@@ -10,6 +10,10 @@ our tests. See ``docs/testing.md``.
   machine that drives any :class:`~itsmcore.ProcessSpec` and checks the kernel's laws;
 - :mod:`itsmcore.testing.engine_stateful`: :func:`engine_state_machine`, the same through
   an :class:`~itsmcore.Engine` and its storage, against the pure layer as the oracle;
+- :mod:`itsmcore.testing.laws`: the laws those machines check, as plain functions;
+- :mod:`itsmcore.testing.contract`: :class:`StorageContract`, the storage contract suite
+  a storage adapter subclasses (needs pytest), and
+  :mod:`itsmcore.testing.stateful_storage`: the differential storage machine;
 - :mod:`itsmcore.testing.plugin`: the pytest plugin (markers and fixtures).
 
 ``import itsmcore.testing`` needs neither hypothesis nor pytest: each name is imported
@@ -24,6 +28,7 @@ import importlib
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
+    from itsmcore.testing.contract import CAPABILITIES, StorageContract
     from itsmcore.testing.engine_stateful import EngineStateMachine, engine_state_machine
     from itsmcore.testing.laws import LawViolated, check_history, check_open, check_step
     from itsmcore.testing.stateful import (
@@ -32,6 +37,7 @@ if TYPE_CHECKING:
         ProcessStateMachine,
         process_state_machine,
     )
+    from itsmcore.testing.stateful_storage import StorageDifferential, run_differential
     from itsmcore.testing.strategies import (
         actors,
         aware_datetimes,
@@ -45,10 +51,13 @@ if TYPE_CHECKING:
 #: Public name -> the module it lives in (imported on first use).
 _EXPORTS: Final[dict[str, str]] = {
     "ActorSource": "itsmcore.testing.stateful",
+    "CAPABILITIES": "itsmcore.testing.contract",
     "EngineStateMachine": "itsmcore.testing.engine_stateful",
     "FieldSource": "itsmcore.testing.stateful",
     "LawViolated": "itsmcore.testing.laws",
     "ProcessStateMachine": "itsmcore.testing.stateful",
+    "StorageContract": "itsmcore.testing.contract",
+    "StorageDifferential": "itsmcore.testing.stateful_storage",
     "actors": "itsmcore.testing.strategies",
     "aware_datetimes": "itsmcore.testing.strategies",
     "check_history": "itsmcore.testing.laws",
@@ -60,6 +69,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "field_values": "itsmcore.testing.strategies",
     "open_fields": "itsmcore.testing.strategies",
     "process_state_machine": "itsmcore.testing.stateful",
+    "run_differential": "itsmcore.testing.stateful_storage",
     "time_gaps": "itsmcore.testing.strategies",
 }
 
@@ -67,11 +77,14 @@ _EXPORTS: Final[dict[str, str]] = {
 _EXTRAS: Final = frozenset({"hypothesis", "pytest"})
 
 __all__ = [
+    "CAPABILITIES",
     "ActorSource",
     "EngineStateMachine",
     "FieldSource",
     "LawViolated",
     "ProcessStateMachine",
+    "StorageContract",
+    "StorageDifferential",
     "actors",
     "aware_datetimes",
     "check_history",
@@ -83,6 +96,7 @@ __all__ = [
     "field_values",
     "open_fields",
     "process_state_machine",
+    "run_differential",
     "time_gaps",
 ]
 

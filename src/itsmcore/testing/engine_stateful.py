@@ -28,14 +28,13 @@ from itsmcore.engine import Engine
 from itsmcore.errors import ConcurrencyError, Forbidden, ItsmError, NotFound
 from itsmcore.machine import apply_link
 from itsmcore.records import Actor, Link, Record, Step
+from itsmcore.testing._draws import choice, indices
 from itsmcore.testing.laws import LawViolated, expect, snapshot
 from itsmcore.testing.stateful import (
     ActorSource,
     FieldSource,
     ProcessStateMachine,
     RecordHistory,
-    _choice,
-    _indices,
     process_state_machine,
 )
 from itsmcore.testing.strategies import DEFAULT_ZONES
@@ -168,8 +167,8 @@ class EngineStateMachine(ProcessStateMachine):
         nothing changes."""
         history = self.pick(data, [h for h in self.histories if h.record.version > 1])
         record = history.record
-        stale = 1 + data.draw(_indices(record.version - 1), label="stale version")
-        event = data.draw(_choice(self.spec.events()), label="event")
+        stale = 1 + data.draw(indices(record.version - 1), label="stale version")
+        event = data.draw(choice(self.spec.events()), label="event")
         at = self.next_time(data)
         note(f"fire {event!r} on {history!r} expecting stale version {stale}")
         before = snapshot(record)
@@ -187,6 +186,10 @@ class EngineStateMachine(ProcessStateMachine):
                 (exc.expected, exc.actual) == (stale, record.version),
                 "ConcurrencyError names the expected and the stored version",
             )
+        except ItsmError as exc:
+            raise LawViolated(
+                f"a stale expected_version is a ConcurrencyError (got {type(exc).__name__})"
+            ) from exc
         else:
             raise LawViolated("a stale expected_version is a ConcurrencyError")
         self.check_unchanged(history, before, "a stale write changes nothing")
@@ -194,7 +197,7 @@ class EngineStateMachine(ProcessStateMachine):
     @rule(data=st.data())
     def fire_on_unknown_record(self, data: DataObject) -> None:
         """Firing on a record that does not exist is ``NotFound``."""
-        event = data.draw(_choice(self.spec.events()), label="event")
+        event = data.draw(choice(self.spec.events()), label="event")
         at = self.next_time(data)
         try:
             self.engine.fire("NO-SUCH-RECORD", event, at=at, actor=Actor("alice"), fields={})

@@ -32,10 +32,9 @@ pass ``field_overrides`` (and ``actors``) that satisfy its guards.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any, ClassVar, Final, TypeAlias, TypeVar, cast
+from datetime import UTC, datetime, tzinfo
+from typing import Any, ClassVar, Final, TypeAlias
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -50,6 +49,16 @@ from itsmcore.errors import Forbidden, GuardFailed, InvalidTransition, ItsmError
 from itsmcore.machine import apply_link
 from itsmcore.records import Actor, Event, Link, Record, Step
 from itsmcore.spec import ProcessSpec
+from itsmcore.testing._draws import (
+    ACTOR_IDS,
+    BACK,
+    GAPS,
+    RUN,
+    choice,
+    disallowed_events,
+    indices,
+    subsets,
+)
 from itsmcore.testing.laws import (
     LawViolated,
     check_history,
@@ -60,13 +69,11 @@ from itsmcore.testing.laws import (
     snapshot,
 )
 from itsmcore.testing.strategies import (
-    DEFAULT_ACTOR_IDS,
     DEFAULT_ZONES,
     aware_datetimes,
     event_fields,
     open_fields,
     spec_roles,
-    time_gaps,
     transitions_for,
 )
 
@@ -94,39 +101,6 @@ DEFAULT_LINK_KINDS: Final = ("caused_by", "relates_to", "fixed_by")
 _REFUSALS: Final = (GuardFailed, Forbidden, ValidationError)
 _START_MIN: Final = datetime(2020, 1, 1, tzinfo=UTC)
 _START_MAX: Final = datetime(2035, 1, 1, tzinfo=UTC)
-_GAPS: Final = time_gaps()
-_RUN: Final = st.integers(1, 5)
-_ACTOR_IDS: Final = st.sampled_from(DEFAULT_ACTOR_IDS)
-_BACK: Final = st.integers(1, 30 * 86_400 * 1_000_000).map(lambda us: timedelta(microseconds=us))
-_MADE_UP: Final = st.sampled_from(("open", "link", "no_such_event", "Assign", "")) | st.from_regex(
-    r"[a-z][a-z0-9_]{0,15}", fullmatch=True
-)
-_T = TypeVar("_T")
-
-
-@functools.lru_cache(maxsize=4096)
-def _cached_choice(options: tuple[Any, ...]) -> SearchStrategy[Any]:
-    return st.sampled_from(options)
-
-
-def _choice(options: tuple[_T, ...]) -> SearchStrategy[_T]:
-    # Cached: building (and validating) a strategy costs far more than drawing from it.
-    return cast("SearchStrategy[_T]", _cached_choice(options))
-
-
-@functools.lru_cache(maxsize=256)
-def _subsets(roles: tuple[str, ...]) -> SearchStrategy[frozenset[str]]:
-    return st.frozensets(st.sampled_from(roles))
-
-
-@functools.lru_cache(maxsize=1024)
-def _disallowed(declared: tuple[str, ...]) -> SearchStrategy[str]:
-    return st.sampled_from(declared) | _MADE_UP if declared else _MADE_UP
-
-
-@functools.lru_cache(maxsize=64)
-def _indices(count: int) -> SearchStrategy[int]:
-    return st.integers(0, count - 1)
 
 
 @attrs.define(slots=True, eq=False)
@@ -177,6 +151,12 @@ class ProcessStateMachine(RuleBasedStateMachine):
 
     # -- the layer under test (the pure API by default) -------------------------------------
 
+    def may_open(self) -> bool:
+        """Fewer than :attr:`max_records` records are still open (not terminal), and
+        fewer than four times as many were opened in all."""
+        live = sum(1 for h in self.histories if not self.spec.is_terminal(h.record.state))
+        return live < self.max_records and len(self.histories) < 4 * self.max_records
+
     def do_open(self, record_id: str, *, at: datetime, actor: Actor, fields: Any) -> Step:
         """Open a record."""
         return self.spec.open(record_id=record_id, at=at, actor=actor, fields=fields)
@@ -204,25 +184,25 @@ class ProcessStateMachine(RuleBasedStateMachine):
 
     def pick(self, data: DataObject, histories: Sequence[RecordHistory]) -> RecordHistory:
         """One of ``histories``."""
-        return histories[data.draw(_indices(len(histories)), label="record")]
+        return histories[data.draw(indices(len(histories)), label="record")]
 
     def next_time(self, data: DataObject) -> datetime:
         """Move the clock forward by zero or more and return it in one of :attr:`zones`."""
         # The clock is kept in UTC: wall-clock arithmetic in a zone drops ``fold`` and
         # would move an instant in a DST fold by an hour.
-        self.now = self.now + data.draw(_GAPS, label="gap")
-        return self.now.astimezone(data.draw(_choice(self.zones), label="zone"))
+        self.now = self.now + data.draw(GAPS, label="gap")
+        return self.now.astimezone(data.draw(choice(self.zones), label="zone"))
 
     def draw_allowed_event(self, data: DataObject, record: Record) -> str:
         """An event allowed on ``record``. Events that can only end the record (every
-        transition of it enters a terminal state) are drawn one time in four, so runs
+        transition of it enters a terminal state) are drawn one time in eight, so runs
         get deep into a process instead of cancelling everything early."""
         allowed = self.spec.allowed(record)
         ending = tuple(e for e in allowed if self._only_ends(record.state, e))
         going = tuple(e for e in allowed if e not in ending)
-        if ending and (not going or data.draw(_indices(4), label="end it?") == 0):
-            return data.draw(_choice(ending), label="event")
-        return data.draw(_choice(going), label="event")
+        if ending and (not going or data.draw(indices(8), label="end it?") == 0):
+            return data.draw(choice(ending), label="event")
+        return data.draw(choice(going), label="event")
 
     def _only_ends(self, state: str, event: str) -> bool:
         return all(
@@ -243,10 +223,10 @@ class ProcessStateMachine(RuleBasedStateMachine):
                 r for t in transitions_for(self.spec, record.state, event) for r in t.roles
             )
         options = (needed, self.roles, frozenset(), None) if self.roles else (needed,)
-        roles = data.draw(_choice(options), label="roles")
+        roles = data.draw(choice(options), label="roles")
         if roles is None:
-            roles = data.draw(_subsets(tuple(sorted(self.roles))), label="roles")
-        return Actor(data.draw(_ACTOR_IDS, label="actor id"), roles=roles)
+            roles = data.draw(subsets(tuple(sorted(self.roles))), label="roles")
+        return Actor(data.draw(ACTOR_IDS, label="actor id"), roles=roles)
 
     def draw_fields(self, data: DataObject, event: str, record: Record | None) -> dict[str, Any]:
         """Fields for ``event``: generated, then the override for ``event`` merged over."""
@@ -271,7 +251,7 @@ class ProcessStateMachine(RuleBasedStateMachine):
         )
         self.now = start.astimezone(UTC)
 
-    @precondition(lambda self: len(self.histories) < self.max_records)
+    @precondition(lambda self: self.may_open())
     @rule(data=st.data())
     def open_record(self, data: DataObject) -> None:
         """Open a record with generated fields; a refusal creates nothing."""
@@ -299,7 +279,7 @@ class ProcessStateMachine(RuleBasedStateMachine):
         """Fire one to five events the spec allows, in a row, on one record: each
         succeeds, or a guard, a role or a field check refuses it and nothing changes."""
         history = self.pick(data, [h for h in self.histories if self.spec.allowed(h.record)])
-        for _ in range(data.draw(_RUN, label="run")):
+        for _ in range(data.draw(RUN, label="run")):
             if not self.spec.allowed(history.record):
                 break
             self.fire_allowed_event(data, history)
@@ -344,7 +324,7 @@ class ProcessStateMachine(RuleBasedStateMachine):
         record's last one, or one at a naive datetime (one rule, so that refusals do not
         crowd out the steps that move records forward)."""
         history = self.pick(data, self.histories)
-        kind = data.draw(_choice(("disallowed", "back-dated", "naive")), label="refusal")
+        kind = data.draw(choice(("disallowed", "back-dated", "naive")), label="refusal")
         if kind == "disallowed":
             self.fire_disallowed_event(data, history)
         elif kind == "back-dated":
@@ -358,7 +338,7 @@ class ProcessStateMachine(RuleBasedStateMachine):
         record = history.record
         allowed = self.spec.allowed(record)
         declared = tuple(e for e in self.spec.events() if e not in allowed)
-        event = data.draw(_disallowed(declared), label="event")
+        event = data.draw(disallowed_events(declared), label="event")
         while event in allowed:  # a made-up name that happens to be allowed
             event += "_"
         at = self.next_time(data)
@@ -386,10 +366,10 @@ class ProcessStateMachine(RuleBasedStateMachine):
         """An event dated before the record's last event is a ``ValidationError`` on
         ``$.at``, whatever the event; nothing changes."""
         record = history.record
-        back = data.draw(_BACK, label="back")
-        zone = data.draw(_choice(self.zones), label="zone")
+        back = data.draw(BACK, label="back")
+        zone = data.draw(choice(self.zones), label="zone")
         at = (record.updated_at.astimezone(UTC) - back).astimezone(zone)
-        event = data.draw(_choice((*self.spec.events(), "no_such_event")), label="event")
+        event = data.draw(choice((*self.spec.events(), "no_such_event")), label="event")
         actor = self.draw_actor(data, event, record)
         fields = self.draw_fields(data, event, record)
         note(f"fire {event!r} on {history!r} back-dated to {at.isoformat()}")
@@ -398,7 +378,7 @@ class ProcessStateMachine(RuleBasedStateMachine):
     def fire_with_naive_time(self, data: DataObject, history: RecordHistory) -> None:
         """A naive datetime is a ``ValidationError`` on ``$.at``, never a guess."""
         record = history.record
-        event = data.draw(_choice(self.spec.allowed(record) or self.spec.events()), label="event")
+        event = data.draw(choice(self.spec.allowed(record) or self.spec.events()), label="event")
         actor = self.draw_actor(data, event, record)
         fields = self.draw_fields(data, event, record)
         at = self.now.replace(tzinfo=None)
@@ -412,7 +392,7 @@ class ProcessStateMachine(RuleBasedStateMachine):
         state; only a duplicate link is refused (``ValidationError``, nothing changes)."""
         source = self.pick(data, self.histories)
         target = self.pick(data, [h for h in self.histories if h is not source])
-        kind = data.draw(_choice(self.link_kinds), label="kind")
+        kind = data.draw(choice(self.link_kinds), label="kind")
         at = self.next_time(data)
         actor = self.draw_actor(data, "link", None)
         link = Link(kind=kind, source=source.record.id, target=target.record.id, at=at)
@@ -508,7 +488,8 @@ def process_state_machine(
     - ``field_overrides``: event name (``"open"`` for opening) → fields merged over the
       generated ones, so guards can be satisfied (a quorum, a second approver, a
       non-blank reason). A strategy, or a function of the record (``None`` on open).
-    - ``max_records``: how many records one run opens at most.
+    - ``max_records``: how many records may be open (not terminal) at once; a run
+      opens at most four times as many in all.
     - ``timezones``: the zones event times are expressed in (the instants only move
       forward, by zero or more).
     - ``link_kinds``: the kinds used to link records (empty: never link).

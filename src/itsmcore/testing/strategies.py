@@ -151,8 +151,14 @@ def aware_datetimes(
     zones = tuple(_zone(z) for z in timezones)
     if not zones:
         raise InvalidArgument("give at least one time zone")
-    lo = min_value.astimezone(UTC)
-    hi = max_value.astimezone(UTC)
+    return _aware_datetimes(min_value.astimezone(UTC), max_value.astimezone(UTC), zones, dst_edges)
+
+
+@functools.lru_cache(maxsize=256)
+def _aware_datetimes(
+    lo: datetime, hi: datetime, zones: tuple[tzinfo, ...], dst_edges: bool
+) -> SearchStrategy[datetime]:
+    # Cached: the edge list is long, and building strategies costs more than drawing.
     span = _micros(hi - lo)
 
     def at(offset: int, zone: tzinfo) -> datetime:
@@ -167,8 +173,8 @@ def aware_datetimes(
         if not edges:
             return uniform
 
-        def near(edge: tuple[tzinfo, datetime], offset: int) -> datetime:
-            zone, instant = edge
+        def near_dst_edge(index: int, offset: int) -> datetime:
+            zone, instant = edges[index]
             moved = instant + timedelta(microseconds=offset)
             return min(max(moved, lo), hi).astimezone(zone)
 
@@ -176,7 +182,8 @@ def aware_datetimes(
             st.sampled_from(_EDGE_OFFSETS_US),
             st.integers(-_EDGE_OFFSETS_US[-2], _EDGE_OFFSETS_US[-2]),
         )
-        return st.builds(near, st.sampled_from(edges), offsets)
+        # An index, not sampled_from(edges): a strategy's repr lists its elements.
+        return st.builds(near_dst_edge, st.integers(0, len(edges) - 1), offsets)
 
     return st.one_of(uniform, st.deferred(near_edges))
 
@@ -233,7 +240,7 @@ def _non_blank(text: str) -> bool:
 def field_values(field: FieldSpec, *, allow_blank: bool = False) -> SearchStrategy[Any]:
     """Values the kernel accepts for ``field``, in the form it stores them.
 
-    By type: ``str`` up to 40 characters, ``text`` up to 200 (newlines and tabs
+    By type: ``str`` up to 16 characters, ``text`` up to 48 (newlines and tabs
     included), ``ref`` a record id such as ``INC-000042``, ``int`` within
     ``minimum``/``maximum`` (default ±2**53, safe in JSON), ``float`` finite and within
     bounds, ``bool``, ``datetime`` from :func:`aware_datetimes`, ``date`` in 1900–2199,
@@ -252,7 +259,7 @@ def _field_values(field: FieldSpec, allow_blank: bool) -> SearchStrategy[Any]:
     if kind in ("str", "text"):
         text = _printable(
             min_size=0 if allow_blank else 1,
-            max_size=40 if kind == "str" else 200,
+            max_size=16 if kind == "str" else 48,
             newlines=kind == "text",
         )
         return text if allow_blank else text.filter(_non_blank)

@@ -1,0 +1,165 @@
+"""Child-process workers for the SQLite proofs (imported by spawned / forked children).
+
+``COUNTER`` is a tiny process whose ``update`` self-transition sets an int field, so a
+read-modify-write loop shows any lost update as a wrong final count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import random
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
+from typing import Any
+
+import itsmcore as ic
+from itsmcore.adapters.sqlite import SqliteStorage
+from itsmcore.ports.hookspecs import hookimpl
+
+T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+WORKER = ic.Actor("worker", roles=frozenset({"agent"}))
+
+COUNTER = ic.ProcessSpec(
+    name="counter",
+    version=1,
+    id_prefix="CNT",
+    states=(
+        ic.StateSpec("counting", "open", initial=True),
+        ic.StateSpec("stopped", "closed", terminal=True),
+    ),
+    fields=(ic.FieldSpec("count", "int"),),
+    opening=ic.TransitionSpec("open", (), "counting"),
+    transitions=(
+        ic.TransitionSpec("update", ("counting",), "="),
+        ic.TransitionSpec("stop", ("counting",), "stopped"),
+    ),
+)
+
+
+class HmacSigner:
+    """Signs chain heads with a fixed HMAC key (test key, never a real one)."""
+
+    key = b"proof-key"
+
+    @hookimpl
+    def itsmcore_sign(self, head: str) -> str:
+        return hmac.new(self.key, head.encode(), hashlib.sha256).hexdigest()
+
+
+def counter_engine(path: str, **storage_options: Any) -> ic.Engine:
+    """An engine with the counter process over ``path``, signing heads."""
+    storage = SqliteStorage(path, **storage_options)
+    return ic.Engine(storage, processes=[COUNTER], plugins=[HmacSigner()])
+
+
+def increment(engine: ic.Engine, record_id: str) -> tuple[int, int]:
+    """One read-modify-write save, retried on ``ConcurrencyError`` and ``StorageBusy``.
+
+    Returns (conflicts, busy) seen before it succeeded. Any other error propagates.
+    """
+    conflicts = busy = 0
+    while True:
+        record = engine.get(record_id)
+        try:
+            engine.fire(
+                record_id,
+                "update",
+                at=T0,
+                actor=WORKER,
+                fields={"count": record.fields["count"] + 1},
+                expected_version=record.version,
+            )
+            return conflicts, busy
+        except ic.ConcurrencyError:
+            conflicts += 1
+        except ic.StorageBusy:
+            busy += 1
+
+
+def contend(path: str, record_id: str, saves: int, start: Any) -> tuple[int, int]:
+    """``saves`` increments of one record, starting together with the other workers."""
+    engine = counter_engine(path, synchronous="NORMAL", busy_timeout=30)
+    start.wait()
+    conflicts = busy = 0
+    for _ in range(saves):
+        c, b = increment(engine, record_id)
+        conflicts += c
+        busy += b
+    engine.close()
+    return conflicts, busy
+
+
+def crash_while_writing(path: str, seed: int, exit_at: int, report: Connection) -> None:
+    """Write counters until the ``exit_at``-th SQL statement, then ``os._exit`` there.
+
+    ``exit_at == 0`` writes until killed from outside. After each save returns, the
+    committed (record id, version) is sent on ``report`` (a pipe write is synchronous,
+    so what the parent received was committed).
+    """
+    rng = random.Random(seed)
+    statements = 0
+
+    def trace(_sql: str) -> None:
+        nonlocal statements
+        statements += 1
+        if exit_at and statements >= exit_at:
+            os._exit(17)
+
+    def prepare(conn: sqlite3.Connection) -> None:
+        conn.set_trace_callback(trace)
+
+    storage = SqliteStorage(path, synchronous="NORMAL", prepare_connection=prepare)
+    engine = ic.Engine(storage, processes=[COUNTER], plugins=[HmacSigner()], auto_deliver=True)
+    record = engine.open("counter", at=T0, actor=WORKER, fields={"count": 0})
+    report.send((record.id, record.version))
+    while True:
+        if rng.random() < 0.2:
+            record = engine.open("counter", at=T0, actor=WORKER, fields={"count": 0})
+        else:
+            record = engine.fire(
+                record.id,
+                "update",
+                at=T0 + timedelta(seconds=record.version),
+                actor=WORKER,
+                fields={"count": record.fields["count"] + 1},
+            )
+        report.send((record.id, record.version))
+
+
+def tick_worker(path: str, now: datetime, start: Any) -> list[str]:
+    """One worker's ``tick(now)`` over ``path``: the ids of the signals it emitted."""
+    engine = ic.Engine.sqlite(path, auto_deliver=False)
+    start.wait()
+    emitted = engine.tick(now)
+    engine.close()
+    return [signal_id(s) for s in emitted]
+
+
+def signal_id(signal: Any) -> str:
+    """A signal's exactly-once key (its claim key)."""
+    key = getattr(signal, "key", None)
+    return str(key) if key is not None else repr(signal)
+
+
+def claim_worker(path: str, keys: list[str], start: Any) -> list[str]:
+    """Claim ``keys`` (in chunks, as ``tick`` would); the keys this worker won."""
+    storage = SqliteStorage(path, busy_timeout=30)
+    start.wait()
+    won: list[str] = []
+    for i in range(0, len(keys), 50):
+        chunk = [ic.Claim(k, k.split(":")[1], T0) for k in keys[i : i + 50]]
+        notes = [ic.Notification(c.key, "sla", c.record_id, T0) for c in chunk]
+        won += [c.key for c in storage.claim(chunk, outbox=notes)]
+    storage.close()
+    return won
+
+
+def report_result(queue: Any, fn: Any, *args: Any) -> None:
+    """Run ``fn(*args)`` and put ("ok", result) or ("error", description) on ``queue``."""
+    try:
+        queue.put(("ok", fn(*args)))
+    except BaseException as exc:  # reported to the parent, which fails the test
+        queue.put(("error", f"{type(exc).__module__}.{type(exc).__name__}: {exc}"))
