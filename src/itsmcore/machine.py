@@ -171,7 +171,10 @@ class CompiledProcess:
                 errors.append((path, "is computed by the process and cannot be set"))
                 continue
             if value is None:
-                out[name] = None
+                if fspec.required:
+                    errors.append((path, "is required and cannot be cleared"))
+                else:
+                    out[name] = None
                 continue
             problem, coerced = _coerce(fspec, value)
             if problem:

@@ -130,8 +130,8 @@ def crash_while_writing(path: str, seed: int, exit_at: int, report: Connection) 
 
 
 def tick_worker(path: str, now: datetime, start: Any) -> list[str]:
-    """One worker's ``tick(now)`` over ``path``: the ids of the signals it emitted."""
-    engine = ic.Engine.sqlite(path, auto_deliver=False)
+    """One worker's ``tick(now)`` over ``path``: the keys of the signals it emitted."""
+    engine = ic.Engine(SqliteStorage(path, synchronous="NORMAL", busy_timeout=30))
     start.wait()
     emitted = engine.tick(now)
     engine.close()
@@ -142,19 +142,6 @@ def signal_id(signal: Any) -> str:
     """A signal's exactly-once key (its claim key)."""
     key = getattr(signal, "key", None)
     return str(key) if key is not None else repr(signal)
-
-
-def claim_worker(path: str, keys: list[str], start: Any) -> list[str]:
-    """Claim ``keys`` (in chunks, as ``tick`` would); the keys this worker won."""
-    storage = SqliteStorage(path, busy_timeout=30)
-    start.wait()
-    won: list[str] = []
-    for i in range(0, len(keys), 50):
-        chunk = [ic.Claim(k, k.split(":")[1], T0) for k in keys[i : i + 50]]
-        notes = [ic.Notification(c.key, "sla", c.record_id, T0) for c in chunk]
-        won += [c.key for c in storage.claim(chunk, outbox=notes)]
-    storage.close()
-    return won
 
 
 def report_result(queue: Any, fn: Any, *args: Any) -> None:

@@ -178,3 +178,9 @@ def test_conditions_choose_the_first_matching_branch() -> None:
     rec = spec.open(record_id="B", at=T0, actor=ALICE).record
     assert spec.fire(rec, "go", at=T0, actor=ALICE, fields={"n": 11}).record.state == "big"
     assert spec.fire(rec, "go", at=T0, actor=ALICE, fields={"n": 3}).record.state == "small"
+
+
+def test_a_field_required_on_open_cannot_be_cleared_later(incident: ic.ProcessSpec) -> None:
+    rec = _open(incident)
+    with pytest.raises(ic.ValidationError, match="cannot be cleared"):
+        incident.fire(rec, "update", at=T0, actor=ALICE, fields={"title": None})

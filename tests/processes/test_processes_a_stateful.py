@@ -31,6 +31,8 @@ SETTINGS = settings(
 #: The change and release paths are long (a normal change needs 9 accepted events to
 #: close), so their runs are longer.
 LONG = settings(SETTINGS, stateful_step_count=20)
+#: A release needs ten accepted events to close even with two test levels.
+LONGEST = settings(SETTINGS, stateful_step_count=40)
 
 Places = Mapping[str, Sequence[tuple[str, str]]]
 Fields = Mapping[str, Any]
@@ -182,6 +184,13 @@ TestChangeStateMachine.settings = LONG
 
 # -- release --------------------------------------------------------------------------------
 
+#: One record per run and two test levels instead of four, so that short runs reach
+#: deployment, verification and rollback; the kit's links never use ``ships``, so the
+#: "ships at least one change" guard is off here (its examples are in test_release.py).
+RELEASE = ic.catalog.get("release").with_options(
+    test_levels=["unit", "acceptance"], require_shipped_change=False
+)
+
 
 def _next_level(record: ic.Record | None) -> SearchStrategy[Fields]:
     """Mostly the next level not yet passed, so runs get through testing."""
@@ -193,12 +202,6 @@ def _next_level(record: ic.Record | None) -> SearchStrategy[Fields]:
     )
 
 
-#: One record per run and two test levels instead of four, so that short runs reach
-#: deployment, verification and rollback; the kit's links never use ``ships``, so the
-#: "ships at least one change" guard is off here (its examples are in test_release.py).
-RELEASE = ic.catalog.get("release").with_options(
-    test_levels=["unit", "acceptance"], require_shipped_change=False
-)
 TestReleaseStateMachine = process_state_machine(
     RELEASE,
     field_overrides=_overrides(
@@ -216,4 +219,4 @@ TestReleaseStateMachine = process_state_machine(
     ),
     max_records=1,
 ).TestCase
-TestReleaseStateMachine.settings = settings(SETTINGS, stateful_step_count=40)
+TestReleaseStateMachine.settings = LONGEST

@@ -194,21 +194,25 @@ def test_add_is_open_and_next_open_match_the_minute_walk_oracle(
 ) -> None:
     definition, a = scenario
     calendar = BusinessCalendar.from_dict(definition)
-    flags = Oracle(definition).open_minutes(a, WALK_LIMIT)
+    oracle = Oracle(definition)
 
-    assert calendar.is_open(a) == flags[0]
+    assert calendar.is_open(a) == oracle.is_open(a)
 
-    if True in flags:
-        first = flags.index(True)
-        assert calendar.next_open(a).astimezone(UTC) == a + first * MINUTE
-
+    first: int | None = None  # the first open minute, if any within the walk
     counted = 0
-    for k, flag in enumerate(flags):
-        counted += flag
+    for k in range(WALK_LIMIT):  # walk only as far as the answers need
+        if not oracle.is_open(a + k * MINUTE):
+            continue
+        if first is None:
+            first = k
+            assert calendar.next_open(a).astimezone(UTC) == a + first * MINUTE
+        counted += 1
         if counted == need:
             assert calendar.add(a, need * MINUTE).astimezone(UTC) == a + (k + 1) * MINUTE
             break
     else:
+        if first is None and any(definition["week"].values()):
+            assert calendar.next_open(a) > a + WALK_LIMIT * MINUTE
         if any(definition["week"].values()):
             assert calendar.add(a, need * MINUTE) > a + WALK_LIMIT * MINUTE
         else:  # only finitely many override windows: they run out, or lie past the walk

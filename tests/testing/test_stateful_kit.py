@@ -253,5 +253,5 @@ def test_every_builtin_process_survives_a_short_run(name: str) -> None:
     """A smoke run per built-in (the processes' own tests explore them deeply)."""
     run_state_machine_as_test(
         process_state_machine(ic.catalog.get(name)),
-        settings=settings(QUICK, max_examples=8, stateful_step_count=10),
+        settings=settings(QUICK, max_examples=5, stateful_step_count=10),
     )

@@ -84,7 +84,7 @@ def _plugin_name(plugin: object) -> str:
     name = getattr(plugin, "__name__", None)
     if isinstance(name, str) and isinstance(plugin, ModuleType | type):
         return name
-    return type(plugin).__qualname__
+    return type(plugin).__name__
 
 
 class PluginHost:

@@ -243,13 +243,15 @@ class ProcessStateMachine(RuleBasedStateMachine):
     # -- rules ------------------------------------------------------------------------------
 
     @initialize(data=st.data())
-    def choose_start(self, data: DataObject) -> None:
-        """Start the clock at some instant (often near a DST transition)."""
+    def start(self, data: DataObject) -> None:
+        """Start the clock at some instant (often near a DST transition) and open a first
+        record, so that most rules are enabled from the first step."""
         start = data.draw(
             aware_datetimes(min_value=_START_MIN, max_value=_START_MAX, timezones=self.zones),
             label="start",
         )
         self.now = start.astimezone(UTC)
+        self.open_record(data)
 
     @precondition(lambda self: self.may_open())
     @rule(data=st.data())
