@@ -1,6 +1,6 @@
 """Benchmark: BusinessCalendar.elapsed / add against businesstimedelta and a bare baseline.
 
-Run: ``python benchmarks/bench_calendar.py`` (about 30 s; ``--quick`` for a smoke run).
+Run: ``python benchmarks/bench_calendar.py`` (about 22 s; ``--quick``: about 5 s).
 
 All three answer the same questions on the same instants, in the same run:
 
@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from itertools import accumulate
 from operator import sub
+from typing import Any
 
 import businesstimedelta as btd
 
@@ -57,7 +58,7 @@ class BareBaseline:
                 starts.append(base + 9 * HOUR_US)
                 ends.append(base + 17 * HOUR_US)
         self.starts, self.ends = starts, ends
-        self.cum = [0, *accumulate(map(sub, ends, starts))]
+        self.cum: list[int] = [0, *accumulate(map(sub, ends, starts))]
 
     def _before(self, u: int) -> int:
         i = bisect_right(self.starts, u) - 1
@@ -78,22 +79,29 @@ class BareBaseline:
         return EPOCH + timedelta(microseconds=self.starts[i] + target - self.cum[i])
 
 
-def rate(fn: Callable[[int], object], count: int, budget: float) -> float:
-    """Operations per second of ``fn(k)`` for k = 0, 1, ... within a time budget."""
+Batch = Callable[[Sequence[tuple[datetime, Any]]], None]
+"""Runs one operation on each ``(instant, argument)`` pair, with no overhead of its own."""
+
+
+def rate(batch: Batch, pairs: Sequence[tuple[datetime, Any]], size: int, budget: float) -> float:
+    """Operations per second of ``batch`` over chunks of ``size`` pairs, within a budget."""
+    chunks = [pairs[k : k + size] for k in range(0, len(pairs), size)]
     done = 0
     started = time.perf_counter()
     deadline = started + budget
     while True:
-        fn(done % count)
-        done += 1
-        if done % 8 == 0 and time.perf_counter() >= deadline:
+        chunk = chunks[(done // size) % len(chunks)]
+        batch(chunk)
+        done += len(chunk)
+        if time.perf_counter() >= deadline:
             break
     return done / (time.perf_counter() - started)
 
 
 def best_rates(
-    contenders: dict[str, Callable[[int], object]],
-    count: int,
+    contenders: dict[str, Batch],
+    pairs: Sequence[tuple[datetime, Any]],
+    sizes: dict[str, int],
     budgets: dict[str, float],
     rounds: int,
 ) -> dict[str, float]:
@@ -101,9 +109,29 @@ def best_rates(
     shared machine hits all of them alike rather than one."""
     best = dict.fromkeys(contenders, 0.0)
     for _ in range(rounds):
-        for name, fn in contenders.items():
-            best[name] = max(best[name], rate(fn, count, budgets[name] / rounds))
+        for name, batch in contenders.items():
+            best[name] = max(best[name], rate(batch, pairs, sizes[name], budgets[name] / rounds))
     return best
+
+
+def elapsed_batch(fn: Callable[[datetime, datetime], object]) -> Batch:
+    def run(pairs: Sequence[tuple[datetime, Any]]) -> None:
+        for a, b in pairs:
+            fn(a, b)
+
+    return run
+
+
+def add_batch(fn: Callable[[datetime, timedelta], object]) -> Batch:
+    def run(pairs: Sequence[tuple[datetime, Any]]) -> None:
+        for a, d in pairs:
+            fn(a, d)
+
+    return run
+
+
+def btd_add(rules: btd.Rules) -> Callable[[datetime, timedelta], object]:
+    return lambda a, d: a + btd.BusinessTimeDelta(rules, timedelta=d)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -149,21 +177,30 @@ def main(argv: Sequence[str] | None = None) -> None:
                 calendar.add(a, need) == added == a + btd.BusinessTimeDelta(rules, timedelta=need)
             )
 
-        ops: dict[str, dict[str, Callable[[int], object]]] = {
-            "elapsed": {
-                "itsmcore": lambda k, e=ends: calendar.elapsed(starts[k], e[k]),
-                "baseline": lambda k, e=ends: baseline.elapsed(starts[k], e[k]),
-                "btd": lambda k, e=ends: rules.difference(starts[k], e[k]),
-            },
-            "add": {
-                "itsmcore": lambda k, n=need: calendar.add(starts[k], n),
-                "baseline": lambda k, n=need: baseline.add(starts[k], n),
-                "btd": lambda k, n=need: starts[k] + btd.BusinessTimeDelta(rules, timedelta=n),
-            },
+        # Each contender loops over the instants itself, so the harness costs nothing
+        # per operation; businesstimedelta gets small chunks to stay within its budget.
+        ops: dict[str, tuple[list[tuple[datetime, Any]], dict[str, Batch]]] = {
+            "elapsed": (
+                list(zip(starts, ends, strict=True)),
+                {
+                    "itsmcore": elapsed_batch(calendar.elapsed),
+                    "baseline": elapsed_batch(baseline.elapsed),
+                    "btd": elapsed_batch(rules.difference),
+                },
+            ),
+            "add": (
+                [(a, need) for a in starts],
+                {
+                    "itsmcore": add_batch(calendar.add),
+                    "baseline": add_batch(baseline.add),
+                    "btd": add_batch(btd_add(rules)),
+                },
+            ),
         }
-        for op, contenders in ops.items():
+        for op, (pairs, contenders) in ops.items():
             budgets = {"itsmcore": budget, "baseline": budget, "btd": slow_budget}
-            rates = best_rates(contenders, count, budgets, rounds)
+            sizes = {"itsmcore": count, "baseline": count, "btd": 4}
+            rates = best_rates(contenders, pairs, sizes, budgets, rounds)
             ours, bare, theirs = rates["itsmcore"], rates["baseline"], rates["btd"]
             print(
                 f"{label:>8} {op:>7} | {ours:>11,.0f} {bare:>11,.0f} {theirs:>9,.1f} | "

@@ -32,6 +32,9 @@ from itsmcore.catalog import Catalog
 from itsmcore.catalog import catalog as builtin_catalog
 from itsmcore.chain import verify_chain
 from itsmcore.errors import ChainBroken, ConcurrencyError, ItsmError, ValidationError
+from itsmcore.improvement.kpis import History, KpiValue
+from itsmcore.improvement.pdca import measurement_for
+from itsmcore.improvement.sources import compute_kpi
 from itsmcore.machine import apply_link
 from itsmcore.ports.plugins import PluginHost
 from itsmcore.ports.storage import Deadline, Notification, Storage
@@ -41,6 +44,7 @@ from itsmcore.records import SYSTEM, Actor, Event, Link, Record, Step
 from itsmcore.registry import Registry
 from itsmcore.relations import DEFAULT_LINK_RULES, ImpactedItem, LinkRules
 from itsmcore.relations import impact as impact_of
+from itsmcore.sla.availability import Period
 from itsmcore.sla.calendar import BusinessCalendar
 from itsmcore.sla.clock import ClockStatus
 from itsmcore.sla.defaults import DEFAULT_POLICIES
@@ -471,6 +475,64 @@ class Engine:
     ) -> list[Record]:
         """Records by process, state(s) and exact field values, oldest first."""
         return self.storage.find(process=process, state=state, fields=fields, limit=limit)
+
+    # -- measurement (KPIs and improvement cycles; see docs/kpis.md and docs/pdca.md) ------
+
+    def histories(
+        self, *, processes: Iterable[str] | None = None, until: datetime | None = None
+    ) -> list[History]:
+        """The event histories of the records of ``processes`` (every process when
+        ``None``) opened before ``until`` (all when ``None``), oldest first: the input
+        of :func:`itsmcore.improvement.kpis.compute` and of the reports. Reads one
+        history per record. Raises ``ValidationError`` for a naive ``until``."""
+        if until is not None:
+            until = require_aware(until, "$.until")
+        names: list[str | None] = [None] if processes is None else list(dict.fromkeys(processes))
+        out: list[History] = []
+        for name in names:
+            for record in self.storage.find(process=name):
+                if until is None or record.opened_at < until:
+                    events = self.storage.history(record.id)[: record.version]
+                    out.append(History.of(record, events))
+        return out
+
+    def kpi(self, name: str, *, period: Period, **filters: Any) -> KpiValue:
+        """KPI ``name`` (see :func:`itsmcore.improvement.kpis.names`) over ``period``,
+        from the stored histories: e.g. ``engine.kpi("mttr", period=Period.month(2026,
+        11, tz))``. ``filters`` are the options of
+        :func:`~itsmcore.improvement.kpis.compute` (``service``, ``process``,
+        ``calendar``, ``clock``...); this engine's catalog and SLA rules are used
+        unless given. Only events before the period's end count, so a past period is
+        reproducible. Raises ``NotFound`` (unknown KPI) and ``ValidationError``."""
+        return compute_kpi(self, name, period=period, **filters)
+
+    def measure_improvement(
+        self,
+        record_id: str,
+        *,
+        at: datetime,
+        actor: Actor,
+        expected_version: int | None = None,
+    ) -> Record:
+        """Measure an ``improvement`` record's KPI from the stored histories and record
+        it: while ``planning``, the baseline (event ``measure_baseline``); while
+        ``doing``, the post-measurement with the target check and the SPC verdict
+        (event ``check``, to ``checking``). See :mod:`itsmcore.improvement.pdca` for
+        the windows. The values reach the record as system fields (derived fields no
+        caller can set), which is how the process knows the engine measured them.
+
+        Raises ``NotFound``, ``ConcurrencyError``, ``InvalidTransition`` (another
+        state), ``ValidationError`` (no KPI named, an empty window, a KPI option
+        missing) and what :meth:`fire` raises."""
+        record = self.storage.load(record_id)
+        if expected_version is not None and record.version != expected_version:
+            raise ConcurrencyError(expected_version, record.version, record_id)
+        at = require_aware(at, "$.at")
+        spec = self.spec_of(record)
+        event, measured = measurement_for(record, self, at=at, options=spec.options)
+        step = spec.fire(record, event, at=at, actor=actor, system_fields=measured)
+        self._commit(spec, [step])
+        return step.record
 
     def verify(self) -> ChainReport:
         """Verify every record's hash chain, that its stored head matches, and, when a

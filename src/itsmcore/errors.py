@@ -25,6 +25,7 @@ __all__ = [
     "SpecError",
     "StorageBusy",
     "StorageError",
+    "StorageUnavailable",
     "ValidationError",
     "did_you_mean",
 ]
@@ -164,3 +165,21 @@ class StorageBusy(StorageError):
     """The store stayed locked past its timeout. Retryable: nothing was written."""
 
     retryable = True
+
+
+class StorageUnavailable(StorageError):
+    """The store could not be reached, or the connection to it was lost mid-operation (a
+    server restart or failover, a network cut, a terminated session, no pooled
+    connection free in time). Retryable: reload what you were changing, then retry.
+
+    ``outcome_unknown`` is True when the connection was lost while a write was being
+    committed, so it may have been stored. Deciding again from the reloaded record is
+    safe either way: a save that did commit made the old ``expected_version`` stale, so
+    repeating it raises ``ConcurrencyError`` instead of writing twice.
+    """
+
+    retryable = True
+
+    def __init__(self, message: str, *, outcome_unknown: bool = False) -> None:
+        self.outcome_unknown = outcome_unknown
+        super().__init__(message)

@@ -17,9 +17,10 @@ from typing import Any, Final
 from itsmcore.errors import SpecError
 from itsmcore.registry import EffectFn, GuardFn, Registry
 from itsmcore.serialization import spec_from_dict
+from itsmcore.sla.policy import SlaPolicy
 from itsmcore.spec import ProcessSpec
 
-__all__ = ["MAX_SPEC_BYTES", "load_spec", "read_document"]
+__all__ = ["MAX_SPEC_BYTES", "load_policy", "load_spec", "read_document"]
 
 #: Spec (and policy) files larger than this are refused before parsing.
 MAX_SPEC_BYTES: Final = 1_000_000
@@ -70,3 +71,13 @@ def load_spec(
         return spec_from_dict(source, guards=guards, effects=effects, registry=registry)
     data = read_document(source)
     return spec_from_dict(data, guards=guards, effects=effects, registry=registry)
+
+
+def load_policy(source: str | Path | Mapping[str, Any]) -> SlaPolicy:
+    """Load an SLA policy from a mapping, or from a ``.toml`` / ``.json`` file path.
+
+    The same limits as :func:`load_spec` apply. Raises :class:`SpecError` for an
+    unreadable file and ``ValidationError``/``SpecError`` (with paths) for bad content.
+    """
+    data = source if isinstance(source, Mapping) else read_document(source, kind="policy")
+    return SlaPolicy.from_dict(data)

@@ -183,6 +183,35 @@ class CompiledProcess:
                 out[name] = coerced
         return out
 
+    def validate_system_fields(self, given: Any, errors: list[tuple[str, str]]) -> dict[str, Any]:
+        """Coerce and check values the *engine* computed for derived fields (see
+        :meth:`ProcessSpec.fire`); append ``(path, message)`` problems. Only fields the
+        spec declares ``derived`` may be given this way."""
+        out: dict[str, Any] = {}
+        if not given:
+            return out
+        if not isinstance(given, Mapping):
+            errors.append(("$.system_fields", "expected a mapping of field names to values"))
+            return out
+        for name, value in given.items():
+            path = f"$.system_fields.{name}"
+            fspec = self.fields.get(name)
+            if fspec is None or not fspec.derived:
+                what = "is not a field" if fspec is None else "is not a derived field"
+                errors.append(
+                    (path, f"{what} of {self.spec.name!r}; system fields set derived fields only")
+                )
+                continue
+            if value is None:
+                out[name] = None
+                continue
+            problem, coerced = _coerce(fspec, value)
+            if problem:
+                errors.append((path, problem))
+            else:
+                out[name] = coerced
+        return out
+
     # -- operations ------------------------------------------------------------------------
 
     def open(
@@ -232,6 +261,7 @@ class CompiledProcess:
         at: datetime,
         actor: Actor,
         fields: Mapping[str, Any] | None,
+        system_fields: Mapping[str, Any] | None = None,
     ) -> Step:
         errors: list[tuple[str, str]] = []
         if not isinstance(record, Record):
@@ -261,6 +291,7 @@ class CompiledProcess:
                 record.state, str(event), self.allowed(record.state), self.spec.name
             )
         given = self.validate_fields(fields, errors)
+        given.update(self.validate_system_fields(system_fields, errors))
         if errors:
             raise ValidationError(errors)
         current = record.fields

@@ -71,6 +71,7 @@ REFERENCES: Final[Mapping[tuple[str, str], str]] = {
     ("continuity_plan", "service"): "service",
 }
 _TOLERANCE: Final = 1e-9
+_PLUGIN_NAME: Final = "service_rules"
 
 
 def pool_booked(store: Storage, pool: str, *, exclude: str = "") -> float:
@@ -164,10 +165,13 @@ class ServiceRules:
 
 
 def install(engine: Engine) -> ServiceRules:
-    """Register a :class:`ServiceRules` over ``engine.storage`` on ``engine`` and return
-    it. Raises ``PluginError`` when it is already installed."""
+    """Register a :class:`ServiceRules` over ``engine.storage`` on ``engine`` (once: a
+    second call returns the installed one) and return it."""
+    installed = engine.plugins.manager.get_plugin(_PLUGIN_NAME)
+    if isinstance(installed, ServiceRules):
+        return installed
     rules = ServiceRules(engine.storage)
-    engine.plugins.register(rules, name="service_rules")
+    engine.plugins.register(rules, name=_PLUGIN_NAME)
     return rules
 
 

@@ -275,6 +275,7 @@ class ProcessSpec:
         at: datetime,
         actor: Actor,
         fields: Mapping[str, Any] | None = None,
+        system_fields: Mapping[str, Any] | None = None,
     ) -> Step:
         """Apply ``event`` to ``record`` at ``at`` and return the new record and its Event.
 
@@ -282,8 +283,19 @@ class ProcessSpec:
         current state), ``ValidationError`` (bad fields, naive ``at``, ``at`` before the
         record's last event, a record of another process or spec version), ``Forbidden``
         (a role is missing) or ``GuardFailed``.
+
+        ``system_fields`` are values of *derived* fields that the caller computed from
+        data outside the record (e.g. a KPI baseline the engine measured from stored
+        histories; see ``Engine.measure_improvement``). They are validated like fields,
+        join the event's changes before guards and effects run, and are recorded in the
+        event like any change. Only derived fields may be given (else
+        ``ValidationError`` on ``$.system_fields.<name>``). ``Engine.fire`` never passes
+        them, so a host's users cannot type a derived value in; the pure layer trusts
+        its caller.
         """
-        return self._compiled.fire(record, event, at=at, actor=actor, fields=fields)
+        return self._compiled.fire(
+            record, event, at=at, actor=actor, fields=fields, system_fields=system_fields
+        )
 
     def allowed(self, record: Record) -> tuple[str, ...]:
         """The events declared from the record's current state (before guards)."""

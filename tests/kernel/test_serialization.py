@@ -180,3 +180,14 @@ def test_the_converter_is_our_own() -> None:
     conv = ic.serialization.make_converter()
     assert conv is not cattrs.global_converter
     assert ic.serialization.make_converter() is not conv
+
+
+def test_sla_policies_load_from_files(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from itsmcore.loading import load_policy
+    from itsmcore.sla import INCIDENT_DEFAULT
+
+    path = Path(str(tmp_path)) / "policy.json"
+    path.write_text(json.dumps(INCIDENT_DEFAULT.to_dict()), encoding="utf-8")
+    assert load_policy(path) == INCIDENT_DEFAULT

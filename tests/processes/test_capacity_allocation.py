@@ -337,3 +337,10 @@ def test_engine_pool_utilisation_reads_the_stored_histories() -> None:
 def test_the_docs_page_shows_the_current_diagram() -> None:
     page = Path(__file__).resolve().parents[2] / "docs" / "processes" / "capacity_allocation.md"
     assert ic.catalog.get("capacity_allocation").to_mermaid() in page.read_text(encoding="utf-8")
+
+
+def test_installing_the_service_rules_twice_keeps_one_plugin() -> None:
+    engine = ic.Engine.in_memory()
+    first = install(engine)
+    assert install(engine) is first
+    assert [n for n in engine.plugins.names() if n.startswith("service_rules")] == ["service_rules"]

@@ -210,3 +210,17 @@ def test_engine_signals_renewal_due_then_expires_the_certification() -> None:
 def test_docs_page_shows_the_current_diagram() -> None:
     page = Path(__file__).resolve().parents[2] / "docs" / "processes" / "certification.md"
     assert ic.catalog.get("certification").to_mermaid() in page.read_text(encoding="utf-8")
+
+
+def test_engine_refusals_store_nothing() -> None:
+    engine = ic.Engine.in_memory()
+    with pytest.raises(ic.GuardFailed):
+        engine.open("certification", at=T0, actor=HR, fields={**OPEN, "expires_at": T0})
+    assert engine.find(process="certification") == []
+    rec = engine.open("certification", at=T0, actor=HR, fields=OPEN)
+    with pytest.raises(ic.GuardFailed):
+        engine.fire(rec.id, "expire", at=T0 + timedelta(days=1), actor=HR)
+    with pytest.raises(ic.ValidationError):
+        engine.fire(rec.id, "renew", at=T0, actor=HR, fields={"expires_at": "next year"})
+    assert engine.get(rec.id) == rec
+    assert len(engine.history(rec.id)) == 1

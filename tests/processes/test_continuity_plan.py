@@ -214,8 +214,10 @@ def test_objectives_change_only_by_revision_which_needs_approval_and_a_test_agai
 
 def test_update_cannot_clear_title_service_or_owner() -> None:
     for name in ("title", "service", "owner"):
-        with pytest.raises(ic.GuardFailed):
+        with pytest.raises(ic.ValidationError):  # required fields: refused by the kernel
             _fire(_open(), "update", **{name: None})
+        with pytest.raises(ic.GuardFailed):
+            _fire(_open(), "update", **{name: " "})
 
 
 # -- through the engine: who may invoke a plan --------------------------------------------------

@@ -157,10 +157,14 @@ def test_withdraw_requires_a_reason() -> None:
 
 def test_update_cannot_clear_what_a_passed_gate_required() -> None:
     rec = _live()
-    for name in ("service_goals", "scope", "slas", "owner"):
+    for name in ("service_goals", "scope", "slas"):
         with pytest.raises(ic.GuardFailed) as err:
             _fire(rec, "update", **{name: None})
         assert name in err.value.reason
+    with pytest.raises(ic.GuardFailed):
+        _fire(rec, "update", owner="  ")
+    with pytest.raises(ic.ValidationError):  # a required field: refused by the kernel
+        _fire(rec, "update", owner=None)
     assert _fire(rec, "update", out_of_scope="shared mailboxes").get("out_of_scope")
 
 

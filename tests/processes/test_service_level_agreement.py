@@ -247,8 +247,11 @@ def test_abandon_ends_a_draft_or_negotiation() -> None:
 
 def test_update_cannot_clear_title_kind_or_service() -> None:
     for name in ("title", "kind", "service"):
-        with pytest.raises(ic.GuardFailed):
+        with pytest.raises(ic.ValidationError):  # required fields: refused by the kernel
             _fire(_open(), "update", **{name: None})
+    for name in ("title", "service"):
+        with pytest.raises(ic.GuardFailed):
+            _fire(_open(), "update", **{name: " "})
 
 
 def test_engine_stores_an_sla_and_refuses_bad_input_without_storing() -> None:

@@ -203,8 +203,10 @@ def test_deliver_needs_evidence() -> None:
 
 
 def test_update_cannot_clear_the_statement() -> None:
-    with pytest.raises(ic.GuardFailed):
+    with pytest.raises(ic.ValidationError):  # a required field: refused by the kernel
         _fire(_open(), "update", statement=None)
+    with pytest.raises(ic.GuardFailed):
+        _fire(_open(), "update", statement="  ")
 
 
 def test_unknown_kind_is_bad_input_naming_the_choices() -> None:

@@ -230,6 +230,45 @@ CASES: list[Case] = [
             (Z(2026, 10, 25, 1, 30), Z(2026, 10, 25, 2)),
         ],
     ),
+    # 30 minutes in the first reading (00:30-01:00Z), 15 in the second (from 01:30Z).
+    Case(
+        "add_into_the_second_reading_of_a_split_fold_window",
+        sunday("Europe/Berlin", "02:30-03:00"),
+        "add",
+        (Z(2026, 10, 25, 0, 30), 45 * M),
+        Z(2026, 10, 25, 1, 45),
+    ),
+    Case(
+        "next_open_between_the_two_readings_is_the_second",
+        sunday("Europe/Berlin", "02:30-03:00"),
+        "next_open",
+        (Z(2026, 10, 25, 1, 10),),
+        Z(2026, 10, 25, 1, 30),
+    ),
+    # 01:45-02:00 (+11) = 04-04 14:45-15:00Z; (+10:30) = 15:15-15:30Z.
+    Case(
+        "lord_howe_add_into_the_second_reading",
+        sunday("Australia/Lord_Howe", "01:45-02:00"),
+        "add",
+        (Z(2026, 4, 4, 14, 45), 20 * M),
+        Z(2026, 4, 4, 15, 20),
+    ),
+    # 23:30-24:00 (-3) = 04-05 02:30-03:00Z; (-4) = 03:30-04:00Z.
+    Case(
+        "santiago_add_into_the_second_reading",
+        saturday("America/Santiago", "23:30-24:00"),
+        "add",
+        (Z(2026, 4, 5, 2, 30), 45 * M),
+        Z(2026, 4, 5, 3, 45),
+    ),
+    # 01:30-02:00 EDT = 05:30-06:00Z; EST = 06:30-07:00Z.
+    Case(
+        "new_york_add_into_the_second_reading",
+        sunday("America/New_York", "01:30-02:00"),
+        "add",
+        (Z(2026, 11, 1, 5, 30), 40 * M),
+        Z(2026, 11, 1, 6, 40),
+    ),
     # 01:30-02:00 CET = 00:30-01:00Z; 03:00-03:30 CEST = 01:00-01:30Z.
     Case(
         "window_across_the_gap_counts_what_the_clock_shows",

@@ -32,10 +32,13 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 US = timedelta(microseconds=1)
 ZERO = timedelta(0)
 
+# Minutes around the transitions of the zones above, drawn often so that windows start,
+# end or lie in gaps and folds.
+EDGES = (0, 30, 60, 90, 105, 120, 150, 165, 180, 210, 225, 240, 1380, 1410)
 window = st.builds(
     lambda s, e: f"{s // 60:02d}:{s % 60:02d}-{e // 60:02d}:{e % 60:02d}",
-    st.integers(0, 1439),
-    st.integers(0, 1440),
+    st.one_of(st.sampled_from(EDGES), st.integers(0, 1439)),
+    st.one_of(st.sampled_from((*EDGES, 1440)), st.integers(0, 1440)),
 )
 windows = st.lists(window, max_size=3)
 

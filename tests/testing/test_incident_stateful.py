@@ -22,7 +22,7 @@ INCIDENT = ic.catalog.get("incident")
 TestIncidentStateMachine = process_state_machine(INCIDENT).TestCase
 TestIncidentStateMachine.settings = settings(
     max_examples=200,
-    stateful_step_count=20,
+    stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

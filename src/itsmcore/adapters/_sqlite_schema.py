@@ -67,16 +67,17 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             version INTEGER NOT NULL CHECK (version >= 1),
             data TEXT NOT NULL,
             PRIMARY KEY (record_id, version)
-        )""",
+        ) WITHOUT ROWID""",
         "CREATE TABLE sequences (prefix TEXT PRIMARY KEY, value INTEGER NOT NULL)",
         """CREATE TABLE claims (
             key TEXT PRIMARY KEY,
             record_id TEXT NOT NULL,
             data TEXT NOT NULL
         )""",
-        # ``seq`` orders pending rows oldest first; ``id`` is the stable notification id.
+        # ``seq`` orders pending rows oldest first (rows are never deleted, so the rowid
+        # only grows); ``id`` is the stable notification id.
         """CREATE TABLE outbox (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            seq INTEGER PRIMARY KEY,
             id TEXT NOT NULL UNIQUE,
             record_id TEXT NOT NULL,
             data TEXT NOT NULL,

@@ -7,7 +7,8 @@ the process.
 
 from __future__ import annotations
 
-import bisect
+import heapq
+import itertools
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -31,9 +32,14 @@ class MemoryStorage:
         self._claims: dict[str, Claim] = {}
         self._outbox: dict[str, Notification] = {}
         self._delivered: set[str] = set()
-        self._deadlines: dict[str, dict[str, Deadline]] = {}
-        # (due, record_id, key) kept sorted, so ``due`` costs O(log n + k).
-        self._due_index: list[tuple[datetime, str, str]] = []
+        self._deadlines: dict[str, dict[str, tuple[Deadline, int]]] = {}
+        # A min-heap of (due, record_id, key, token) with lazy deletion: replacing a
+        # record's deadlines only forgets the old tokens; stale heap entries are dropped
+        # when they reach the top, and the heap is rebuilt when they outnumber live ones.
+        # So a replacement costs O(log n) and ``due`` O(k log n), whatever the store size.
+        self._heap: list[tuple[datetime, str, str, int]] = []
+        self._stale = 0
+        self._tokens = itertools.count()
         self._heads: dict[str, SignedHead] = {}
         self._closed = False
 
@@ -102,17 +108,27 @@ class MemoryStorage:
             self._replace_deadlines(record_id, deadlines)
 
     def _replace_deadlines(self, record_id: str, deadlines: Sequence[Deadline]) -> None:
-        index = self._due_index
-        for old in self._deadlines.pop(record_id, {}).values():
-            entry = (old.due, old.record_id, old.key)
-            i = bisect.bisect_left(index, entry)
-            if i < len(index) and index[i] == entry:
-                del index[i]
-        fresh = {d.key: d for d in deadlines}
+        self._stale += len(self._deadlines.pop(record_id, {}))
+        fresh: dict[str, tuple[Deadline, int]] = {}
+        for d in deadlines:
+            token = next(self._tokens)
+            fresh[d.key] = (d, token)
+            heapq.heappush(self._heap, (d.due, d.record_id, d.key, token))
         if fresh:
             self._deadlines[record_id] = fresh
-            for d in fresh.values():
-                bisect.insort(index, (d.due, d.record_id, d.key))
+        live = len(self._heap) - self._stale
+        if self._stale > live + 1024:
+            self._heap = [
+                (d.due, d.record_id, d.key, token)
+                for per in self._deadlines.values()
+                for d, token in per.values()
+            ]
+            heapq.heapify(self._heap)
+            self._stale = 0
+
+    def _is_live(self, entry: tuple[datetime, str, str, int]) -> bool:
+        current = self._deadlines.get(entry[1], {}).get(entry[2])
+        return current is not None and current[1] == entry[3]
 
     def next_number(self, prefix: str) -> int:
         with self._lock:
@@ -171,10 +187,17 @@ class MemoryStorage:
     def due(self, now: datetime, *, limit: int = 1000) -> list[Deadline]:
         out: list[Deadline] = []
         with self._lock:
-            for due, record_id, key in self._due_index:
-                if due > now or len(out) >= limit:
-                    break
-                out.append(self._deadlines[record_id][key])
+            heap = self._heap
+            kept: list[tuple[datetime, str, str, int]] = []
+            while heap and len(out) < limit and heap[0][0] <= now:
+                entry = heapq.heappop(heap)
+                if self._is_live(entry):
+                    kept.append(entry)
+                    out.append(self._deadlines[entry[1]][entry[2]][0])
+                else:
+                    self._stale -= 1
+            for entry in kept:
+                heapq.heappush(heap, entry)
         return out
 
     def pending(self, *, limit: int = 100) -> list[Notification]:

@@ -38,6 +38,7 @@ MODULES: tuple[str, ...] = (
     "training_enrollment",
     "certification",
     "scheduled_activity",
+    "improvement",
 )
 
 

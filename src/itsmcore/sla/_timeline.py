@@ -16,6 +16,10 @@ second where two samples differ. That is exact as long as a zone never changes i
 twice within 12 hours; in the tz database the closest two changes are about four days
 apart (Africa/Freetown, 1939), and a test checks the installed tz data for this.
 
+Each interval also records the zone's offset when no offset change lies within two days
+of it: every local reading in it is then unambiguous, and ``add`` can build its result as
+``1970-01-01 local + (t + offset)`` without asking the zone.
+
 The intervals are computed lazily for contiguous UTC ranges ("islands", at most four) that
 grow in 28-day-aligned chunks; a query far from every island starts a new one instead of
 computing the years in between. A snapshot ``(lo, hi, starts, ends, cum, offsets)`` is never
