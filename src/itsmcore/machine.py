@@ -223,7 +223,12 @@ class CompiledProcess:
         fields: Mapping[str, Any] | None,
     ) -> Step:
         errors: list[tuple[str, str]] = []
-        if not isinstance(record_id, str) or not record_id or len(record_id) > 200:
+        if (
+            not isinstance(record_id, str)
+            or not record_id
+            or len(record_id) > 200
+            or not _encodable(record_id)
+        ):
             errors.append(("$.record_id", "must be a non-empty string of at most 200 chars"))
         _check_actor(actor, errors)
         at = _check_time(at, errors)
@@ -348,6 +353,30 @@ class CompiledProcess:
             fields=final,
         )
 
+    def _checked_effect(self, name: str, extra: Mapping[str, Any]) -> dict[str, Any]:
+        """An effect's changes, checked like caller input (derived fields allowed).
+
+        An effect is code, so a bad value is a bug in the process, reported as a
+        ``SpecError`` naming the effect, never half-applied."""
+        out: dict[str, Any] = {}
+        problems: list[str] = []
+        for key, value in extra.items():
+            fspec = self.fields.get(key)
+            if fspec is None:
+                problems.append(f"unknown field {key!r}")
+                continue
+            if value is None:
+                out[key] = None
+                continue
+            problem, coerced = _coerce(fspec, value)
+            if problem:
+                problems.append(f"{key!r}: {problem}")
+            else:
+                out[key] = coerced
+        if problems:
+            raise _effect_problem(self.spec.name, name, problems)
+        return out
+
     def _run(
         self,
         branch: _Branch,
@@ -391,13 +420,18 @@ class CompiledProcess:
         if not branch.effects:
             return changes, merged
         changes = dict(changes)
-        for _name, effect in branch.effects:
+        for name, effect in branch.effects:
             extra = effect(ctx)
             if extra:
+                extra = self._checked_effect(name, extra)
                 changes.update(extra)
                 merged = merged.updated(extra)
                 ctx = attrs.evolve(ctx, changes=dict(changes), fields=merged)
         return changes, merged
+
+
+def _effect_problem(spec_name: str, effect: str, problems: list[str]) -> SpecError:
+    return SpecError(spec_name, [f"effect {effect!r} returned {p}" for p in problems])
 
 
 def compile_spec(spec: ProcessSpec) -> CompiledProcess:
@@ -416,6 +450,21 @@ def _first_failure(checks: Iterable[tuple[str, GuardFn]], ctx: Context) -> tuple
 def _check_actor(actor: Any, errors: list[tuple[str, str]]) -> None:
     if not isinstance(actor, Actor) or not isinstance(actor.id, str) or not actor.id:
         errors.append(("$.actor", "expected an itsmcore.Actor with a non-empty id"))
+    elif not _encodable(actor.id) or not all(
+        isinstance(r, str) and _encodable(r) for r in actor.roles
+    ):
+        errors.append(("$.actor", "ids and roles must be valid Unicode text"))
+
+
+def _encodable(text: str) -> bool:
+    """False for strings that UTF-8 cannot encode (lone surrogates)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_time(at: Any, errors: list[tuple[str, str]]) -> datetime:
@@ -436,6 +485,8 @@ def _coerce(fspec: FieldSpec, value: Any) -> tuple[str | None, Any]:
             return f"expected a string, got {type(value).__name__}", None
         if kind != "text" and len(value) > 10_000:
             return "is longer than 10,000 characters", None
+        if not _encodable(value):
+            return "is not valid Unicode text (lone surrogate)", None
         return None, value
     if kind == "enum":
         if not isinstance(value, str):
@@ -479,8 +530,8 @@ def _coerce(fspec: FieldSpec, value: Any) -> tuple[str | None, Any]:
             return f"expected a list of strings, got {type(value).__name__}", None
         items = tuple(value)
         for i, item in enumerate(items):
-            if not isinstance(item, str):
-                return f"item {i} must be a string", None
+            if not isinstance(item, str) or not _encodable(item):
+                return f"item {i} must be a string of valid Unicode text", None
             if fspec.choices and item not in fspec.choices:
                 return f"item {i} {item!r} is not one of {', '.join(fspec.choices)}", None
         return None, items

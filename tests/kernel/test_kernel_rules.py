@@ -184,3 +184,25 @@ def test_a_field_required_on_open_cannot_be_cleared_later(incident: ic.ProcessSp
     rec = _open(incident)
     with pytest.raises(ic.ValidationError, match="cannot be cleared"):
         incident.fire(rec, "update", at=T0, actor=ALICE, fields={"title": None})
+
+
+def test_text_that_cannot_be_encoded_is_a_validation_error(incident: ic.ProcessSpec) -> None:
+    with pytest.raises(ic.ValidationError, match="Unicode"):
+        incident.fire(_open(incident), "update", at=T0, actor=ALICE, fields={"title": "\ud800"})
+    with pytest.raises(ic.ValidationError, match="actor"):
+        incident.fire(_open(incident), "update", at=T0, actor=ic.Actor("\udfff"))
+
+
+def test_an_effect_returning_a_bad_value_is_a_spec_error_naming_it() -> None:
+    reg = ic.BUILTINS.extended(effects={"t.bad": lambda ctx: {"n": float("inf")}})
+    spec = ic.ProcessSpec(
+        name="effecty",
+        version=1,
+        states=[ic.StateSpec("a", initial=True), ic.StateSpec("z", "closed", terminal=True)],
+        transitions=[ic.TransitionSpec("go", ["a"], "z", effects=["t.bad"])],
+        fields=[ic.FieldSpec("n", "float", derived=True)],
+        registry=reg,
+    )
+    rec = spec.open(record_id="E", at=T0, actor=ALICE).record
+    with pytest.raises(ic.SpecError, match=r"effect 't\.bad'"):
+        spec.fire(rec, "go", at=T0, actor=ALICE)

@@ -254,7 +254,7 @@ def test_update_cannot_clear_the_root_cause_once_known() -> None:
 
 
 def test_update_cannot_clear_the_title() -> None:
-    with pytest.raises(ic.GuardFailed):
+    with pytest.raises(ic.ValidationError, match="cannot be cleared"):
         _fire(_open(), "update", title=None)
 
 

@@ -258,7 +258,7 @@ def test_update_with_an_unknown_item_is_a_validation_error(drive: Driver) -> Non
 
 def test_update_cannot_clear_the_title(drive: Driver) -> None:
     rec = drive.open("service_request", RITA, **RESET)
-    drive.refused(ic.GuardFailed, rec, "update", RITA, title=None)
+    drive.refused(ic.ValidationError, rec, "update", RITA, title=None)
 
 
 def test_restating_the_same_item_keeps_a_reassigned_group(drive: Driver) -> None:

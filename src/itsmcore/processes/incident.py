@@ -26,7 +26,7 @@ from itsmcore.processes import common as _common  # noqa: F401  (registers commo
 from itsmcore.registry import BUILTINS, Context
 from itsmcore.spec import FieldSpec, ProcessSpec, StateSpec, TimerSpec, TransitionSpec
 
-__all__ = ["CHANNELS", "PENDING_REASONS", "RESOLUTION_CODES", "SPEC"]
+__all__ = ["ALERT_STATUSES", "CHANNELS", "PENDING_REASONS", "RESOLUTION_CODES", "SPEC"]
 
 CHANNELS: Final = ("phone", "email", "chat", "self_service", "monitoring", "walk_in")
 PENDING_REASONS: Final = (
@@ -35,6 +35,8 @@ PENDING_REASONS: Final = (
     "awaiting_change",
     "awaiting_problem",
 )
+#: The monitored condition of an incident opened by monitoring (``alert_status``).
+ALERT_STATUSES: Final = ("firing", "resolved")
 RESOLUTION_CODES: Final = (
     "fixed",
     "workaround",
@@ -59,6 +61,15 @@ def _count_reassignment(ctx: Context) -> Mapping[str, Any] | None:
 def _count_reopen(ctx: Context) -> Mapping[str, Any] | None:
     assert ctx.record is not None
     return {"reopen_count": ctx.record.get("reopen_count", 0) + 1}
+
+
+@BUILTINS.effect("incident.alert_opened")
+def _alert_opened(ctx: Context) -> Mapping[str, Any] | None:
+    """An incident opened for a monitored condition (``alert_key``) starts firing, seen
+    once, at its opening (later firings and the clearing come from ``Engine.observe``)."""
+    if ctx.changes.get("alert_key") is None:
+        return None
+    return {"alert_status": "firing", "alert_count": 1, "alert_last_seen": ctx.at}
 
 
 @BUILTINS.guard("incident.assignee_via_assign")
@@ -109,8 +120,15 @@ SPEC: Final = ProcessSpec(
         FieldSpec("reason", "text"),
         FieldSpec("reassignments", "int", derived=True),
         FieldSpec("reopen_count", "int", derived=True),
+        # Monitoring (itsmcore.monitoring): set by Engine.observe, see docs/monitoring.md.
+        FieldSpec("outage", "bool", description="The service is down: counts as downtime."),
+        FieldSpec("alert_key", "str", description="The monitored condition that opened it."),
+        FieldSpec("alert_status", "enum", derived=True, choices=ALERT_STATUSES),
+        FieldSpec("alert_count", "int", derived=True, description="Firings observed."),
+        FieldSpec("alert_last_seen", "datetime", derived=True),
+        FieldSpec("alert_cleared_at", "datetime", derived=True),
     ),
-    opening=TransitionSpec("open", (), "new", effects=(_P,)),
+    opening=TransitionSpec("open", (), "new", effects=(_P, "incident.alert_opened")),
     transitions=(
         TransitionSpec(
             "assign",

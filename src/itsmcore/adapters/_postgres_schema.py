@@ -1,0 +1,302 @@
+"""The PostgreSQL adapter's driver import, schema, migrations and error translation (private).
+
+All of the adapter's tables live in one PostgreSQL schema (``itsmcore`` unless the host
+names another), so several stores can share a database and a test run can use a
+throw-away schema. The schema version is stamped in table ``itsmcore_schema`` (one
+row). Opening a store:
+
+1. a schema that holds tables but no ``itsmcore_schema`` belongs to another application
+   and is refused, unchanged;
+2. a schema version newer than this code is refused: upgrade itsmcore;
+3. an absent or older schema is created or migrated forward in one transaction, by the
+   statements of each later version in :data:`MIGRATIONS`, under a transaction-level
+   advisory lock named after the schema, so concurrent openers migrate once.
+
+Every driver error becomes a :class:`~itsmcore.errors.StorageError` here and only here
+(:func:`describe`, :func:`translate`): a lock held past ``lock_timeout``, a deadlock or
+a statement timeout is the retryable :class:`~itsmcore.errors.StorageBusy` (nothing
+was written); a lost or refused connection is the retryable
+:class:`~itsmcore.errors.StorageUnavailable`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
+from typing import TYPE_CHECKING, Final
+
+from itsmcore.errors import StorageBusy, StorageError, StorageUnavailable
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = [
+    "CHANNEL",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "describe",
+    "driver",
+    "ensure_schema",
+    "quote_schema",
+    "read_schema_version",
+    "translate",
+]
+
+#: The schema version this code writes.
+SCHEMA_VERSION: Final = 1
+#: The LISTEN/NOTIFY channel; the payload is the schema name of the store that changed.
+CHANNEL: Final = "itsmcore_outbox"
+
+_APPLICATION: Final = "itsmcore"
+_SCHEMA_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+#: Statements that take a schema from version ``n - 1`` to ``n``, by ``n``; ``{s}`` is the
+#: quoted schema name. Never edit a released entry: add the next version instead.
+MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
+    1: (
+        """CREATE TABLE {s}.itsmcore_schema (
+            id integer PRIMARY KEY CHECK (id = 1),
+            version integer NOT NULL,
+            application text NOT NULL
+        )""",
+        # The latest snapshot of each record: ``data`` is the exact JSON of
+        # serialization.dump(record); ``fields`` the same fields as jsonb, for find().
+        # Ids sort by code point (COLLATE "C"), as Python sorts str.
+        """CREATE TABLE {s}.records (
+            id text COLLATE "C" PRIMARY KEY,
+            process text NOT NULL,
+            state text NOT NULL,
+            version integer NOT NULL CHECK (version >= 1),
+            opened_us bigint NOT NULL,
+            fields jsonb NOT NULL,
+            data text NOT NULL
+        )""",
+        "CREATE INDEX records_process_state ON {s}.records (process, state)",
+        "CREATE INDEX records_opened ON {s}.records (opened_us, id)",
+        "CREATE INDEX records_fields ON {s}.records USING gin (fields jsonb_path_ops)",
+        # The key is the optimistic lock's second line: one event per (record, version).
+        """CREATE TABLE {s}.events (
+            record_id text COLLATE "C" NOT NULL,
+            version integer NOT NULL CHECK (version >= 1),
+            data text NOT NULL,
+            PRIMARY KEY (record_id, version)
+        )""",
+        "CREATE TABLE {s}.sequences (prefix text PRIMARY KEY, value bigint NOT NULL)",
+        """CREATE TABLE {s}.claims (
+            key text COLLATE "C" PRIMARY KEY,
+            record_id text NOT NULL,
+            data text NOT NULL
+        )""",
+        # ``seq`` orders pending rows oldest first; ``id`` is the stable notification id;
+        # a lease (owner, until) keeps other deliverers off a row being delivered.
+        """CREATE TABLE {s}.outbox (
+            seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            id text COLLATE "C" NOT NULL UNIQUE,
+            record_id text NOT NULL,
+            data text NOT NULL,
+            delivered boolean NOT NULL DEFAULT false,
+            lease_owner text,
+            lease_until timestamptz
+        )""",
+        "CREATE INDEX outbox_pending ON {s}.outbox (seq) WHERE NOT delivered",
+        "CREATE INDEX outbox_leased ON {s}.outbox (lease_owner) WHERE lease_owner IS NOT NULL",
+        """CREATE TABLE {s}.deadlines (
+            record_id text COLLATE "C" NOT NULL,
+            key text COLLATE "C" NOT NULL,
+            due_us bigint NOT NULL,
+            data text NOT NULL,
+            lease_owner text,
+            lease_until timestamptz,
+            PRIMARY KEY (record_id, key)
+        )""",
+        # due() reads this index from its start: O(log n + k).
+        "CREATE INDEX deadlines_due ON {s}.deadlines (due_us, record_id, key)",
+        "CREATE INDEX deadlines_leased ON {s}.deadlines (lease_owner) "
+        "WHERE lease_owner IS NOT NULL",
+        """CREATE TABLE {s}.heads (
+            record_id text COLLATE "C" PRIMARY KEY,
+            version integer NOT NULL,
+            head text NOT NULL,
+            signature text NOT NULL
+        )""",
+    ),
+}
+
+
+def driver() -> tuple[ModuleType, ModuleType]:
+    """The ``psycopg`` and ``psycopg_pool`` modules, imported on first use.
+
+    Raises :class:`StorageError` naming the extra to install when they are missing, so
+    ``import itsmcore`` never needs them.
+    """
+    try:
+        import psycopg
+        import psycopg_pool
+    except ImportError as exc:
+        raise StorageError(
+            f"the PostgreSQL adapter needs psycopg 3 and psycopg-pool ({exc}); install "
+            "them with: pip install 'itsmcore[postgres]'"
+        ) from exc
+    return psycopg, psycopg_pool
+
+
+def quote_schema(name: str) -> str:
+    """``name`` as a quoted SQL identifier; refuses names that are not plain identifiers."""
+    if not isinstance(name, str) or not _SCHEMA_NAME.fullmatch(name):
+        raise StorageError(
+            f"schema {name!r} is not a plain identifier: use letters, digits and '_' (at "
+            "most 63, not starting with a digit), e.g. schema='itsmcore'"
+        )
+    return f'"{name}"'
+
+
+# -- error translation -----------------------------------------------------------------------
+
+_NOT_RETRYABLE_CONNECT = ("authentication", "password", "does not exist", "no pg_hba.conf")
+
+
+def describe(
+    exc: BaseException, where: str, *, lock_timeout: float, committing: bool = False
+) -> StorageError:
+    """The :class:`StorageError` (or a retryable subclass) that says what to do about ``exc``.
+
+    ``where`` names the store (no password); ``committing`` is True when ``exc`` was
+    raised by the ``COMMIT`` itself, so a lost connection leaves the outcome unknown.
+    """
+    psycopg, psycopg_pool = driver()
+    errors = psycopg.errors
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, psycopg_pool.PoolTimeout):
+        return StorageUnavailable(
+            f"{where}: no connection within the timeout; the server is unreachable or every "
+            "pooled connection is in use. Check the server, or raise pool_size"
+        )
+    if isinstance(exc, errors.LockNotAvailable):
+        return StorageBusy(
+            f"{where}: a row stayed locked by another writer for more than {lock_timeout:g} s; "
+            "nothing was written. Retry, or raise lock_timeout if writers hold locks that long"
+        )
+    if isinstance(exc, errors.DeadlockDetected | errors.SerializationFailure):
+        return StorageBusy(
+            f"{where}: two writers waited for each other and PostgreSQL rolled this one back; "
+            "nothing was written. Retry"
+        )
+    if isinstance(exc, errors.QueryCanceled):
+        return StorageBusy(
+            f"{where}: the statement was cancelled ({text}); nothing was written. Retry, or "
+            "raise the server's statement_timeout"
+        )
+    if isinstance(exc, errors.UndefinedTable | errors.InvalidSchemaName):
+        return StorageError(
+            f"{where}: the store's tables are missing ({text}); they were dropped while the "
+            "adapter was open. Open a new adapter to create them again"
+        )
+    if isinstance(exc, errors.InsufficientPrivilege):
+        return StorageError(
+            f"{where}: permission denied ({text}); grant the role USAGE and CREATE on the "
+            "schema, or name a schema it owns"
+        )
+    if isinstance(exc, errors.UntranslatableCharacter | errors.CharacterNotInRepertoire):
+        return StorageError(f"{where}: a value cannot be stored in this database ({text})")
+    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+        lowered = text.lower()
+        if not committing and any(word in lowered for word in _NOT_RETRYABLE_CONNECT):
+            return StorageError(
+                f"{where}: the server refused the connection ({text}); check the user, "
+                "password and database name of the DSN"
+            )
+        if committing:
+            return StorageUnavailable(
+                f"{where}: the connection was lost while committing ({text}); the change may "
+                "or may not be stored. Reload the record, then decide again",
+                outcome_unknown=True,
+            )
+        return StorageUnavailable(
+            f"{where}: the connection failed or was lost ({text}); nothing was committed. "
+            "Retry once the server answers"
+        )
+    if isinstance(exc, psycopg.Error):
+        state = getattr(exc, "sqlstate", None) or "?"
+        return StorageError(f"{where}: PostgreSQL error {state}: {text}")
+    return StorageError(f"{where}: {type(exc).__name__}: {text}")
+
+
+@contextmanager
+def translate(where: str, lock_timeout: float, *, committing: bool = False) -> Iterator[None]:
+    """Re-raise any driver error inside the block as a :class:`StorageError` (see
+    :func:`describe`)."""
+    psycopg, _ = driver()
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise describe(exc, where, lock_timeout=lock_timeout, committing=committing) from exc
+
+
+# -- schema ----------------------------------------------------------------------------------
+
+
+def read_schema_version(conn: psycopg.Connection[tuple[object, ...]], schema: str) -> int:
+    """The schema's version (0 = absent or empty); refuses foreign and newer schemas."""
+    tables = [
+        str(name)
+        for (name,) in conn.execute(
+            "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = %s ORDER BY 1",
+            (schema,),
+        )
+    ]
+    if not tables:
+        return 0
+    if "itsmcore_schema" not in tables:
+        raise StorageError(
+            f"schema {schema!r} belongs to another application (tables: "
+            f"{', '.join(tables[:5])}); name another schema, e.g. schema='itsmcore'"
+        )
+    row = conn.execute(
+        f"SELECT version, application FROM {quote_schema(schema)}.itsmcore_schema WHERE id = 1"
+    ).fetchone()
+    if row is None or row[1] != _APPLICATION:
+        raise StorageError(
+            f"schema {schema!r} has a damaged itsmcore_schema table; restore a backup"
+        )
+    version = int(str(row[0]))
+    if version > SCHEMA_VERSION:
+        raise StorageError(
+            f"schema {schema!r} has version {version}, written by a newer itsmcore; this "
+            f"version reads up to {SCHEMA_VERSION}. Upgrade itsmcore"
+        )
+    return version
+
+
+def ensure_schema(conn: psycopg.Connection[tuple[object, ...]], schema: str) -> int:
+    """Create or migrate ``schema`` to :data:`SCHEMA_VERSION`; return the old version.
+
+    ``conn`` is in autocommit mode. The check without a lock is the fast path of every
+    open; a migration runs in one transaction under an advisory lock, re-reading the
+    version inside it, so concurrent openers never run it twice.
+    """
+    quoted = quote_schema(schema)
+    version = read_schema_version(conn, schema)
+    if version == SCHEMA_VERSION:
+        return version
+    with conn.transaction():
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"itsmcore:{schema}",)
+        )
+        version = read_schema_version(conn, schema)
+        exists = conn.execute(
+            "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s", (schema,)
+        ).fetchone()
+        if exists is None:
+            conn.execute(f"CREATE SCHEMA {quoted}")
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[step]:
+                conn.execute(statement.format(s=quoted))
+        if version < SCHEMA_VERSION:
+            conn.execute(
+                f"INSERT INTO {quoted}.itsmcore_schema (id, version, application) "
+                "VALUES (1, %s, %s) ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+                (SCHEMA_VERSION, _APPLICATION),
+            )
+    return version

@@ -1,0 +1,687 @@
+"""The PostgreSQL storage adapter: many worker processes on many hosts
+(``Engine.postgres(dsn)``, ``postgresql://``). Needs ``pip install 'itsmcore[postgres]'``.
+
+Why these choices:
+
+- psycopg 3 with a :mod:`psycopg_pool` connection pool per adapter (threads share it);
+  connections in autocommit mode, so a read is one round trip, and every write is one
+  explicit transaction at READ COMMITTED. psycopg is imported on first use: the core
+  imports without it.
+- The optimistic save is one statement pair per record in one transaction: a
+  conditional write of the record's snapshot (``UPDATE ... WHERE version = expected``,
+  or ``INSERT ... ON CONFLICT DO NOTHING`` for a new record) and the insert of its
+  events, keyed ``PRIMARY KEY (record_id, version)``. A concurrent writer of the same
+  record waits on the row lock, then finds the version changed: ``ConcurrencyError``.
+  Rows are locked in record-id order, so two multi-record writes cannot deadlock.
+- ``lock_timeout`` (seconds) bounds every wait for a row lock, then the retryable
+  :class:`~itsmcore.errors.StorageBusy`; a lost connection is the retryable
+  :class:`~itsmcore.errors.StorageUnavailable`. Driver errors are translated in one
+  place (:mod:`._postgres_schema`). Reads retry once on a dead pooled connection.
+- Work is shared between workers with leases: ``due`` and ``pending`` pick rows with
+  ``FOR UPDATE SKIP LOCKED`` and lease them to this adapter for ``lease`` seconds, so
+  other adapters (workers) skip them while this one handles them; this adapter still
+  sees its own. Correctness never rests on a lease: ``claim`` (a unique key) makes each
+  SLA signal exactly once and the version check each timed transition, so an expired
+  lease costs repeated work, never a duplicate. ``lease=None`` turns sharing off.
+- ``append`` and ``claim`` send ``NOTIFY itsmcore_outbox`` (payload: the schema) when
+  they queue a notification; :meth:`PostgresStorage.wait_for_notifications` wakes a
+  deliverer.
+- All tables live in one schema (``schema=``, default ``itsmcore``), created and
+  migrated forward on open (:mod:`._postgres_schema`); records, events, notifications,
+  deadlines and claims are the exact JSON of :mod:`itsmcore.serialization`
+  (:mod:`._postgres_rows`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from itsmcore.adapters._postgres_rows import encode, field_condition, fields_jsonb, micros
+from itsmcore.adapters._postgres_schema import (
+    CHANNEL,
+    describe,
+    driver,
+    ensure_schema,
+    quote_schema,
+    translate,
+)
+from itsmcore.errors import (
+    ConcurrencyError,
+    NotFound,
+    StorageError,
+    StorageUnavailable,
+    ValidationError,
+)
+from itsmcore.ports.storage import Claim, Deadline, Notification, SignedHead
+from itsmcore.records import Event, Record, Step
+from itsmcore.serialization import dump, load
+
+if TYPE_CHECKING:
+    import psycopg
+    import psycopg_pool
+
+__all__ = ["PostgresStorage", "postgres_options"]
+
+T = TypeVar("T")
+Row = tuple[Any, ...]
+_OPTIONS: Final = ("schema", "pool_size", "lock_timeout", "connect_timeout", "lease", "notify")
+_IDLE_IN_TRANSACTION_MS: Final = 60_000
+
+
+def postgres_options(url: str) -> tuple[str, dict[str, Any]]:
+    """Split a ``postgresql://`` URL into the libpq DSN and this adapter's options.
+
+    Options (query parameters, removed from the DSN): ``schema``, ``pool_size``,
+    ``lock_timeout``, ``connect_timeout`` (seconds), ``lease`` (seconds, ``none`` for no
+    sharing) and ``notify`` (``true``/``false``); every other parameter (``sslmode``,
+    ``application_name`` ...) is left for libpq. Raises ``StorageError`` for a bad value.
+    """
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("postgresql", "postgres"):
+        raise StorageError(f"{parts.scheme}: is not postgresql://; write postgresql://user@host/db")
+    ours: dict[str, Any] = {}
+    rest: list[tuple[str, str]] = []
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key not in _OPTIONS:
+            rest.append((key, value))
+            continue
+        try:
+            if key == "schema":
+                ours[key] = value
+            elif key == "pool_size":
+                ours[key] = int(value)
+            elif key == "notify":
+                if value.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError(value)
+                ours[key] = value.lower() in ("true", "1")
+            elif key == "lease" and value.lower() in ("none", "off", ""):
+                ours[key] = None
+            else:
+                ours[key] = float(value)
+        except ValueError:
+            raise StorageError(
+                f"option {key}={value!r} is not valid; {key} is "
+                + (
+                    "a whole number"
+                    if key == "pool_size"
+                    else "true or false"
+                    if key == "notify"
+                    else "a name"
+                    if key == "schema"
+                    else "a number of seconds"
+                )
+            ) from None
+    dsn = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rest), parts.fragment))
+    return dsn, ours
+
+
+class PostgresStorage:
+    """A :class:`~itsmcore.ports.storage.Storage` in one PostgreSQL schema (created if absent).
+
+    ``dsn`` is a libpq connection string or ``postgresql://`` URL. ``schema`` names the
+    schema holding the tables. ``pool_size`` is the most connections this adapter opens
+    (one per thread using it at once). ``lock_timeout`` and ``connect_timeout`` are in
+    seconds. ``lease`` (seconds, or ``None``) is how long rows returned by ``due`` and
+    ``pending`` are kept from other adapters. ``notify`` sends ``NOTIFY itsmcore_outbox``
+    when notifications are queued.
+
+    Raises :class:`~itsmcore.errors.StorageError` for a schema of another application or
+    of a newer itsmcore (left untouched), bad credentials or options, and
+    :class:`~itsmcore.errors.StorageUnavailable` when the server does not answer.
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        schema: str = "itsmcore",
+        pool_size: int = 4,
+        lock_timeout: float = 5.0,
+        connect_timeout: float = 10.0,
+        lease: float | None = 60.0,
+        notify: bool = True,
+    ) -> None:
+        self._psycopg, self._pool_module = driver()
+        quoted = quote_schema(schema)
+        if not isinstance(pool_size, int) or pool_size < 1:
+            raise StorageError("pool_size is a whole number of connections >= 1")
+        if not lock_timeout >= 0 or not connect_timeout > 0:
+            raise StorageError("lock_timeout (>= 0) and connect_timeout (> 0) are seconds")
+        if lease is not None and not lease > 0:
+            raise StorageError("lease is a number of seconds > 0, or None to share no work")
+        self.dsn = dsn
+        self.schema = schema
+        self.pool_size = pool_size
+        self.lock_timeout = float(lock_timeout)
+        self.connect_timeout = float(connect_timeout)
+        self.lease = None if lease is None else float(lease)
+        self.notify = bool(notify)
+        info = self._parse_dsn(dsn)
+        host = f"{info.get('host') or 'localhost'}:{info.get('port') or 5432}"
+        self._where = f"PostgreSQL {host}/{info.get('dbname') or ''} schema {schema!r}"
+        self._application = str(info.get("application_name") or "itsmcore")
+        self._sql = _Statements(quoted)
+        self._lock = threading.Lock()
+        self._listen_lock = threading.Lock()
+        self._listener: psycopg.Connection[Row] | None = None
+        self._pool: psycopg_pool.ConnectionPool[psycopg.Connection[Row]] | None = None
+        self._pid = os.getpid()
+        self._owner = uuid.uuid4().hex
+        self._closed = False
+        conn = self._connect()  # the real error (auth, unknown db) surfaces here, not a timeout
+        try:
+            with translate(self._where, self.lock_timeout):
+                ensure_schema(conn, schema)
+        finally:
+            conn.close()
+        self._pool = self._new_pool()
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> PostgresStorage:
+        """The adapter for a ``postgresql://`` URL (options: :func:`postgres_options`);
+        keyword ``options`` override the URL's."""
+        dsn, given = postgres_options(url)
+        return cls(dsn, **{**given, **options})
+
+    def __repr__(self) -> str:
+        return f"PostgresStorage({self._where!r})"
+
+    # -- connections -----------------------------------------------------------------------
+
+    def _parse_dsn(self, dsn: str) -> dict[str, Any]:
+        try:
+            return dict(self._psycopg.conninfo.conninfo_to_dict(dsn))
+        except self._psycopg.Error:
+            raise StorageError(
+                "the DSN cannot be parsed; write postgresql://user@host:5432/dbname or "
+                "'host=... dbname=... user=...'"
+            ) from None
+
+    def _conninfo(self) -> dict[str, Any]:
+        """Connection settings added to the DSN's (its ``application_name`` wins)."""
+        return {
+            "autocommit": True,
+            "connect_timeout": max(1, round(self.connect_timeout)),
+            "application_name": self._application,
+        }
+
+    def _configure(self, conn: psycopg.Connection[Row]) -> None:
+        """Session settings of every pooled connection (a worker's writes wait for a
+        lock at most ``lock_timeout``; a session stuck in a transaction is ended)."""
+        conn.execute(
+            "SELECT set_config('lock_timeout', %s, false), "
+            "set_config('idle_in_transaction_session_timeout', %s, false)",
+            (f"{round(self.lock_timeout * 1000)}ms", f"{_IDLE_IN_TRANSACTION_MS}ms"),
+        )
+
+    def _connect(self) -> psycopg.Connection[Row]:
+        with translate(self._where, self.lock_timeout):
+            conn: psycopg.Connection[Row] = self._psycopg.connect(self.dsn, **self._conninfo())
+            self._configure(conn)
+        return conn
+
+    def _new_pool(self) -> psycopg_pool.ConnectionPool[psycopg.Connection[Row]]:
+        return self._pool_module.ConnectionPool(  # type: ignore[no-any-return]
+            self.dsn,
+            kwargs=self._conninfo(),
+            configure=self._configure,
+            min_size=1,
+            max_size=self.pool_size,
+            timeout=self.connect_timeout,
+            num_workers=2,
+            name=f"itsmcore:{self.schema}",
+            open=True,
+        )
+
+    def _forget_parent(self) -> None:
+        """After a fork: drop (never use, never close) the parent's connections; lease
+        under a new owner. Call with ``self._lock`` held."""
+        if os.getpid() != self._pid:
+            self._pid = os.getpid()
+            self._owner = uuid.uuid4().hex
+            self._listener = None
+            self._pool = None
+
+    def _current_pool(self) -> psycopg_pool.ConnectionPool[psycopg.Connection[Row]]:
+        if self._closed:
+            raise StorageError(f"{self!r} is closed; open a new adapter")
+        with self._lock:
+            self._forget_parent()
+            if self._pool is None:
+                self._pool = self._new_pool()
+            return self._pool
+
+    @contextmanager
+    def _checkout(self) -> Iterator[psycopg.Connection[Row]]:
+        """A pooled connection; driver errors inside the block are translated."""
+        pool = self._current_pool()
+        with translate(self._where, self.lock_timeout), pool.connection() as conn:
+            yield conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[psycopg.Connection[Row]]:
+        """One READ COMMITTED transaction on a pooled connection, rolled back on error.
+        A connection lost during ``COMMIT`` raises ``StorageUnavailable(outcome_unknown)``."""
+        with self._checkout() as conn:
+            committing = False
+            try:
+                with conn.transaction():
+                    yield conn
+                    committing = True
+            except self._psycopg.Error as exc:
+                if committing:
+                    raise describe(
+                        exc, self._where, lock_timeout=self.lock_timeout, committing=True
+                    ) from exc
+                raise
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Rows of one read; retried once on a connection that turned out dead."""
+        for attempt in (1, 2):
+            try:
+                with self._checkout() as conn:
+                    return conn.execute(sql, params).fetchall()
+            except StorageUnavailable as exc:
+                if attempt == 2 or isinstance(exc.__cause__, self._pool_module.PoolTimeout):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _decode(self, cls: type[T], text: str, where: str) -> T:
+        try:
+            return load(cls, json.loads(text))
+        except (ValueError, ValidationError) as exc:
+            raise StorageError(
+                f"{self._where}: stored {where} cannot be read ({exc}); the table was edited "
+                "outside itsmcore: restore it from a backup"
+            ) from None
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def append(
+        self,
+        steps: Sequence[Step],
+        *,
+        outbox: Sequence[Notification] = (),
+        deadlines: Mapping[str, Sequence[Deadline]] | None = None,
+        signatures: Mapping[str, str] | None = None,
+    ) -> None:
+        heads: dict[str, Step] = {}
+        expected: dict[str, int] = {}
+        for step in steps:
+            rec, ev = step.record, step.event
+            if rec.id != ev.record_id or rec.version != ev.version:
+                raise ValidationError.single("$.steps", "record and event disagree")
+            heads[rec.id] = step
+            expected.setdefault(rec.id, rec.version - 1)
+        for record_id, signature in (signatures or {}).items():
+            if record_id not in heads or not isinstance(signature, str) or not signature:
+                raise ValidationError.single(
+                    f"$.signatures.{record_id}",
+                    "sign only the records written by this append, with a non-empty str",
+                )
+        # Encode before the transaction: it holds row locks only for SQL.
+        records = {rid: self._record_row(s.record, expected[rid]) for rid, s in heads.items()}
+        events = [[s.event.record_id for s in steps], [s.event.version for s in steps]]
+        events.append([encode(s.event) for s in steps])
+        notes = self._outbox_rows(outbox)
+        dues = self._deadline_rows(deadlines or {})
+        signed = [
+            (rid, heads[rid].event.version, heads[rid].event.hash, sig)
+            for rid, sig in (signatures or {}).items()
+        ]
+        sql = self._sql
+        with self._transaction() as conn:
+            lost: list[str] = []
+            for rid in sorted(records):  # one lock order for every writer: no deadlock
+                row = records[rid]
+                if expected[rid] == 0:
+                    cur = conn.execute(sql.insert_record, row[:-1])
+                else:
+                    cur = conn.execute(sql.update_record, row)
+                if cur.rowcount != 1:
+                    lost.append(rid)
+            stored = dict(expected)
+            if lost:
+                found = conn.execute(sql.versions, (lost,)).fetchall()
+                stored.update(dict.fromkeys(lost, 0) | {str(r): int(v) for r, v in found})
+            conflict = _first_conflict(steps, stored)
+            if conflict is None and lost:  # a lost write is a conflict, whatever was read
+                conflict = ConcurrencyError(expected[lost[0]], stored[lost[0]], lost[0])
+            if conflict is not None:
+                raise conflict
+            try:
+                conn.execute(sql.insert_events, events)
+            except self._psycopg.errors.UniqueViolation:
+                raise StorageError(
+                    f"{self._where}: the events table already holds a version the records "
+                    "table does not know; it was edited outside itsmcore: restore a backup"
+                ) from None
+            if notes[0]:
+                conn.execute(sql.insert_outbox, (*notes, self.schema if self.notify else None))
+            if deadlines:
+                conn.execute(sql.delete_deadlines, (list(deadlines),))
+                if dues[0]:
+                    conn.execute(sql.insert_deadlines, dues)
+            for row in signed:
+                conn.execute(sql.upsert_head, row)
+
+    def claim(self, claims: Sequence[Claim], *, outbox: Sequence[Notification] = ()) -> list[Claim]:
+        first: dict[str, Claim] = {}
+        for c in claims:
+            first.setdefault(c.key, c)
+        keys = sorted(first)  # one lock order for every worker: no deadlock
+        rows = [keys, [first[k].record_id for k in keys], [encode(first[k]) for k in keys]]
+        encoded = [(n, encode(n)) for n in outbox]
+        sql = self._sql
+        with self._transaction() as conn:
+            won = (
+                {str(k) for (k,) in conn.execute(sql.insert_claims, rows).fetchall()}
+                if keys
+                else set()
+            )
+            kept = [(n, data) for n, data in encoded if n.id in won or n.id not in first]
+            if kept:
+                notes = [[n.id for n, _ in kept], [n.record_id for n, _ in kept]]
+                notes.append([data for _, data in kept])
+                conn.execute(sql.insert_outbox, (*notes, self.schema if self.notify else None))
+        return [c for c in first.values() if c.key in won]
+
+    def set_deadlines(self, record_id: str, deadlines: Sequence[Deadline]) -> None:
+        rows = self._deadline_rows({record_id: deadlines})
+        sql = self._sql
+        with self._transaction() as conn:
+            # Take the record's row lock first, as append does: the two never interleave.
+            conn.execute(sql.lock_record, (record_id,))
+            conn.execute(sql.delete_deadlines, ([record_id],))
+            if rows[0]:
+                conn.execute(sql.insert_deadlines, rows)
+
+    def next_number(self, prefix: str) -> int:
+        with self._checkout() as conn:
+            row = conn.execute(self._sql.next_number, (prefix,)).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def mark_delivered(self, ids: Sequence[str]) -> None:
+        if ids:
+            with self._checkout() as conn:
+                conn.execute(self._sql.mark_delivered, (list(ids),))
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def load(self, record_id: str) -> Record:
+        rows = self._read(self._sql.load, (record_id,))
+        if not rows:
+            raise NotFound(f"no record {record_id!r}")
+        return self._decode(Record, rows[0][0], f"record {record_id!r}")
+
+    def history(self, record_id: str) -> list[Event]:
+        rows = self._read(self._sql.history, (record_id,))
+        if not rows:
+            raise NotFound(f"no record {record_id!r}")
+        return [self._decode(Event, data, f"event of {record_id!r}") for (data,) in rows]
+
+    def find(
+        self,
+        *,
+        process: str | None = None,
+        state: str | Sequence[str] | None = None,
+        fields: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> list[Record]:
+        where: list[str] = []
+        params: list[Any] = []
+        if process is not None:
+            where.append("process = %s")
+            params.append(process)
+        if state is not None:
+            states = [state] if isinstance(state, str) else list(state)
+            if not states:
+                return []
+            where.append("state = ANY(%s)")
+            params.append(states)
+        in_python = False
+        for key, value in (fields or {}).items():
+            condition = field_condition(key, value)
+            if condition is None:
+                in_python = True
+            else:
+                where.append(condition[0])
+                params.extend(condition[1])
+        query = f"SELECT data FROM {self._sql.schema}.records"
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        query += " ORDER BY opened_us, id"
+
+        def fetch(bound: int | None) -> tuple[int, list[Record]]:
+            rows = self._read(
+                query + (" LIMIT %s" if bound is not None else ""),
+                [*params, bound] if bound is not None else params,
+            )
+            found = [self._decode(Record, data, "record") for (data,) in rows]
+            if fields:  # SQL finds a superset; equality is Python's, as in the reference
+                found = [r for r in found if all(r.fields.get(k) == v for k, v in fields.items())]
+            return len(rows), found
+
+        bound = limit if limit is not None and not in_python else None
+        fetched, found = fetch(bound)
+        if bound is not None and fetched == bound and len(found) < bound:
+            fetched, found = fetch(None)  # the superset filled the limit: read it all
+        return found[:limit] if limit is not None else found
+
+    def record_ids(self) -> list[str]:
+        return [str(rid) for (rid,) in self._read(self._sql.record_ids)]
+
+    def due(self, now: datetime, *, limit: int = 1000) -> list[Deadline]:
+        at = micros(now, "$.now")
+        if self.lease is None:
+            rows = self._read(self._sql.due, (at, limit))
+        else:  # lease the rows: other workers skip them (SKIP LOCKED, then the lease)
+            rows = self._read(
+                self._sql.lease_due, (self._owner, self.lease, at, self._owner, limit)
+            )
+            rows.sort(key=lambda row: (row[0], row[1], row[2]))
+        return [self._decode(Deadline, row[-1], "deadline") for row in rows]
+
+    def pending(self, *, limit: int = 100) -> list[Notification]:
+        if self.lease is None:
+            rows = self._read(self._sql.pending, (limit,))
+        else:
+            rows = self._read(
+                self._sql.lease_pending, (self._owner, self.lease, self._owner, limit)
+            )
+            rows.sort(key=lambda row: int(row[0]))
+        return [self._decode(Notification, row[-1], "notification") for row in rows]
+
+    def signed_head(self, record_id: str) -> SignedHead | None:
+        rows = self._read(self._sql.signed_head, (record_id,))
+        if not rows:
+            return None
+        version, head, signature = rows[0]
+        return SignedHead(record_id, int(version), str(head), str(signature))
+
+    # -- notifications ---------------------------------------------------------------------
+
+    def wait_for_notifications(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a ``NOTIFY`` saying this store queued
+        notifications; True when one came (or when this call started listening, so
+        rows queued before it are not missed), False on timeout. A deliverer loops
+        ``engine.deliver(); storage.wait_for_notifications(30)``. Thread-safe; raises
+        ``StorageUnavailable`` when the listening connection is lost (the next call
+        listens again)."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        with self._listen_lock:
+            if self._closed:
+                raise StorageError(f"{self!r} is closed; open a new adapter")
+            with self._lock:
+                self._forget_parent()
+            if self._listener is None or self._listener.closed:
+                conn = self._connect()
+                with translate(self._where, self.lock_timeout):
+                    conn.execute(f"LISTEN {CHANNEL}")
+                self._listener = conn
+                return True
+            listener = self._listener
+            try:
+                with translate(self._where, self.lock_timeout):
+                    while (remaining := deadline - time.monotonic()) > 0:
+                        for note in listener.notifies(timeout=remaining, stop_after=1):
+                            if note.payload == self.schema:
+                                return True
+                    return False
+            except StorageError:
+                with suppress(Exception):
+                    listener.close()
+                self._listener = None
+                raise
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _record_row(self, record: Record, expected: int) -> tuple[Any, ...]:
+        data = dump(record)
+        try:
+            text = json.dumps(data, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+        except ValueError as exc:
+            raise ValidationError.single("$", f"cannot store Record: {exc}") from None
+        row = (record.process, record.state, record.version, micros(record.opened_at))
+        return (*row, fields_jsonb(data["fields"]), text, record.id, expected)
+
+    def _outbox_rows(self, outbox: Sequence[Notification]) -> list[list[str]]:
+        return [[n.id for n in outbox], [n.record_id for n in outbox], [encode(n) for n in outbox]]
+
+    def _deadline_rows(self, deadlines: Mapping[str, Sequence[Deadline]]) -> list[list[Any]]:
+        rows: list[list[Any]] = [[], [], [], []]
+        for rid, items in deadlines.items():
+            for d in {d.key: d for d in items}.values():  # one per key; the last one wins
+                for column, value in zip(rows, (rid, d.key, micros(d.due), encode(d)), strict=True):
+                    column.append(value)
+        return rows
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Hand this adapter's leases back, close its connections; idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            pool, self._pool = self._pool, None
+            forked = os.getpid() != self._pid
+        with self._listen_lock:
+            listener, self._listener = self._listener, None
+        if forked:
+            return  # the parent's connections are the parent's to close
+        if listener is not None:
+            with suppress(Exception):
+                listener.close()
+        if pool is None:
+            return
+        with suppress(Exception), pool.connection(timeout=1.0) as conn:
+            conn.execute(self._sql.release_due, (self._owner,))
+            conn.execute(self._sql.release_pending, (self._owner,))
+        pool.close()
+
+
+def _first_conflict(steps: Sequence[Step], stored: Mapping[str, int]) -> ConcurrencyError | None:
+    """The error the first out-of-order step raises, given each record's stored version."""
+    current = dict(stored)
+    for step in steps:
+        rid, version = step.record.id, step.record.version
+        if current[rid] != version - 1:
+            return ConcurrencyError(version - 1, current[rid], rid)
+        current[rid] = version
+    return None
+
+
+class _Statements:
+    """The adapter's SQL, with the schema name filled in once."""
+
+    def __init__(self, s: str) -> None:
+        self.schema = s
+        lease = "lease_owner = %s, lease_until = clock_timestamp() + make_interval(secs => %s)"
+        free = "(lease_owner IS NULL OR lease_owner = %s OR lease_until < clock_timestamp())"
+        self.insert_record = (
+            f"INSERT INTO {s}.records (process, state, version, opened_us, fields, data, id) "
+            "VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s) ON CONFLICT (id) DO NOTHING"
+        )
+        self.update_record = (
+            f"UPDATE {s}.records SET process = %s, state = %s, version = %s, opened_us = %s, "
+            "fields = %s::jsonb, data = %s WHERE id = %s AND version = %s"
+        )
+        self.versions = f"SELECT id, version FROM {s}.records WHERE id = ANY(%s)"
+        self.insert_events = (
+            f"INSERT INTO {s}.events (record_id, version, data) "
+            "SELECT * FROM unnest(%s::text[], %s::integer[], %s::text[])"
+        )
+        # Oldest first by seq, in the given order; a known id is kept as it is. The
+        # NOTIFY goes out at commit, only when a row was added and notify is on.
+        self.insert_outbox = (
+            f"WITH added AS (INSERT INTO {s}.outbox (id, record_id, data) "
+            "SELECT i, r, d FROM unnest(%s::text[], %s::text[], %s::text[]) "
+            "WITH ORDINALITY AS t(i, r, d, n) ORDER BY n ON CONFLICT (id) DO NOTHING "
+            "RETURNING 1) "
+            f"SELECT pg_notify('{CHANNEL}', p) FROM (SELECT %s::text AS p) AS payload "
+            "WHERE p IS NOT NULL AND EXISTS (SELECT 1 FROM added)"
+        )
+        self.delete_deadlines = f"DELETE FROM {s}.deadlines WHERE record_id = ANY(%s)"
+        self.insert_deadlines = (
+            f"INSERT INTO {s}.deadlines (record_id, key, due_us, data) "
+            "SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::text[])"
+        )
+        self.lock_record = f"SELECT 1 FROM {s}.records WHERE id = %s FOR UPDATE"
+        self.upsert_head = (
+            f"INSERT INTO {s}.heads (record_id, version, head, signature) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (record_id) DO UPDATE SET "
+            "version = excluded.version, head = excluded.head, signature = excluded.signature"
+        )
+        self.insert_claims = (
+            f"INSERT INTO {s}.claims (key, record_id, data) "
+            "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]) "
+            "ON CONFLICT (key) DO NOTHING RETURNING key"
+        )
+        self.next_number = (
+            f"INSERT INTO {s}.sequences AS q (prefix, value) VALUES (%s, 1) "
+            "ON CONFLICT (prefix) DO UPDATE SET value = q.value + 1 RETURNING value"
+        )
+        self.mark_delivered = (
+            f"UPDATE {s}.outbox SET delivered = true, lease_owner = NULL, lease_until = NULL "
+            "WHERE id = ANY(%s) AND NOT delivered"
+        )
+        self.load = f"SELECT data FROM {s}.records WHERE id = %s"
+        self.history = f"SELECT data FROM {s}.events WHERE record_id = %s ORDER BY version"
+        self.record_ids = f"SELECT id FROM {s}.records ORDER BY id"
+        self.signed_head = f"SELECT version, head, signature FROM {s}.heads WHERE record_id = %s"
+        self.due = (
+            f"SELECT due_us, record_id, key, data FROM {s}.deadlines WHERE due_us <= %s "
+            "ORDER BY due_us, record_id, key LIMIT %s"
+        )
+        self.lease_due = (
+            f"UPDATE {s}.deadlines AS d SET {lease} FROM ("
+            f"SELECT record_id, key FROM {s}.deadlines WHERE due_us <= %s AND {free} "
+            "ORDER BY due_us, record_id, key LIMIT %s FOR UPDATE SKIP LOCKED) AS pick "
+            "WHERE d.record_id = pick.record_id AND d.key = pick.key "
+            "RETURNING d.due_us, d.record_id, d.key, d.data"
+        )
+        self.pending = f"SELECT seq, data FROM {s}.outbox WHERE NOT delivered ORDER BY seq LIMIT %s"
+        self.lease_pending = (
+            f"UPDATE {s}.outbox AS o SET {lease} FROM ("
+            f"SELECT seq FROM {s}.outbox WHERE NOT delivered AND {free} "
+            "ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED) AS pick "
+            "WHERE o.seq = pick.seq RETURNING o.seq, o.data"
+        )
+        self.release_due = (
+            f"UPDATE {s}.deadlines SET lease_owner = NULL, lease_until = NULL "
+            "WHERE lease_owner = %s"
+        )
+        self.release_pending = (
+            f"UPDATE {s}.outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = %s"
+        )
