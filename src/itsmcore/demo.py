@@ -38,12 +38,14 @@ import attrs
 
 import itsmcore as ic
 from itsmcore.improvement.kpis import KpiValue
+from itsmcore.improvement.report import KINDS, Report
+from itsmcore.improvement.sources import HistorySource, loaded
 from itsmcore.ports import hookimpl
 from itsmcore.processes.change import configured as configured_change
 from itsmcore.processes.release import TEST_LEVELS
 from itsmcore.sla import Period, SlaSignal, TimerSignal
 
-__all__ = ["DEFAULT_START", "DemoResult", "run_demo"]
+__all__ = ["DEFAULT_START", "DemoResult", "run_demo", "service_report"]
 
 #: The demo's default first instant: the month the report example names (2026-11).
 DEFAULT_START: Final = datetime(2026, 11, 1, tzinfo=UTC)
@@ -52,8 +54,8 @@ _CHANNELS: Final = (("email", 35), ("phone", 30), ("self_service", 20), ("chat",
 _SERVICES: Final = (("mail", 30), ("vpn", 20), ("erp", 20), ("network", 15), ("workplace", 15))
 _CALLERS: Final = tuple(f"user{n:02d}" for n in range(1, 41))
 _AGENTS: Final = ("dora", "sam", "li")
-_PRIORITY_WORK_HOURS: Final = {1: (1, 3), 2: (2, 7), 3: (4, 30), 4: (8, 60), 5: (24, 120)}
-_KPIS: Final = (
+_PRIORITY_WORK_HOURS: Final = {1: (1, 5), 2: (2, 10), 3: (4, 60), 4: (8, 90), 5: (24, 150)}
+_KPIS: Final[tuple[tuple[str, Mapping[str, str]], ...]] = (
     ("mtta", {}),
     ("mttr", {}),
     ("fcr", {}),
@@ -231,7 +233,9 @@ class _Month:
         inc = existing.id
         priority = int(existing.get("priority", 3))
         mean = 12.0 if self.improved else 40.0
-        yield self.now + timedelta(minutes=self.rng.expovariate(1 / (mean / (2 if priority <= 2 else 1))))
+        yield self.now + timedelta(
+            minutes=self.rng.expovariate(1 / (mean / (2 if priority <= 2 else 1)))
+        )
         agent = self.rng.choice(_AGENTS)
         self.fire(inc, "assign", self.agents[agent], assignee=agent)
         if self.rng.random() < 0.1:
@@ -301,7 +305,9 @@ class _Month:
             yield max(self.now, self.at(fraction, 9))
             fields = {**self.new_incident_fields(), "service": "mail", "category": "mail",
                       "title": "mail: queue stalls, Outlook disconnected", "impact": 2}  # fmt: skip
-            rec = self.engine.open("incident", at=self.now, actor=self.agents["dora"], fields=fields)
+            rec = self.engine.open(
+                "incident", at=self.now, actor=self.agents["dora"], fields=fields
+            )
             mail.append(rec.id)
             self.spawn(self.now, self.incident(fields, rec))
         yield self.now + timedelta(hours=3)
@@ -374,8 +380,9 @@ class _Month:
             yield max(day, self.now)
             chg = self.engine.open("change", at=self.now, actor=self.chris, fields={
                 "title": "Monthly workstation patches", "description": "OS and browser patches",
-                "change_type": "standard", "template": _STANDARD_TEMPLATE, "service": "workplace",
-                "reason": "vendor patches", "impact_scope": "workplace", "owner": "chris"})  # fmt: skip
+                "change_type": "standard", "template": _STANDARD_TEMPLATE,
+                "service": "workplace", "reason": "vendor patches", "impact_scope": "workplace",
+                "owner": "chris"})  # fmt: skip
             self.fire(chg.id, "submit", self.chris)
             start = self.now + timedelta(hours=6)
             self.fire(chg.id, "schedule", self.chris, planned_start=start,
@@ -507,6 +514,16 @@ _SYMPTOMS: Final = (
 )
 
 
+def service_report(source: HistorySource, period: Period, **options: Any) -> Report:
+    """The three standard reports (service metrics, problem statistics, customer
+    satisfaction) over ``period`` as one document, read from one snapshot of
+    ``source``'s histories. ``options`` go to every builder."""
+    snapshot = loaded(source, None, until=period.end)
+    parts = [Report.build(kind, snapshot, period, **options) for kind in KINDS]
+    sections = tuple(section for part in parts for section in part.sections)
+    return Report(kind="service_report", title="Service report", period=period, sections=sections)
+
+
 def _kpis(engine: ic.Engine, period: Period) -> tuple[KpiValue, ...]:
     return tuple(engine.kpi(name, period=period, **options) for name, options in _KPIS)
 
@@ -554,7 +571,8 @@ def run_demo(
         written = None
         if report:
             written = path.with_suffix(".html")
-            engine.report(period=period).write(written)
+            text = service_report(engine, period).to_html()
+            written.write_text(text, encoding="utf-8")
         return DemoResult(
             db=path,
             seed=seed,

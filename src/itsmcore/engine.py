@@ -8,7 +8,10 @@ saves and notifies, in that order, as one unit of work:
 3. save the new record, its event, its outbox notifications and its deadlines in one
    atomic ``append`` that re-checks the version (a stale writer gets
    :class:`~itsmcore.errors.ConcurrencyError` and nothing is written);
-4. after the commit, hand pending notifications to the notification hooks.
+4. after the commit, :meth:`Engine.deliver` hands pending notifications to the
+   ``itsmcore_notify`` hooks (at least once; right after each commit when
+   ``auto_deliver`` is on). Before step 3, every ``itsmcore_authorize`` hook is asked
+   (any deny raises ``Forbidden``) and a signing plugin signs each new chain head.
 
 A failure at any step leaves the store as it was. The engine keeps no global state:
 each instance has its own catalog copy, storage and plugins, so two engines in one
@@ -163,6 +166,26 @@ class Engine:
         from itsmcore.adapters.sqlite import SqliteStorage
 
         storage = SqliteStorage(path)
+        try:
+            return cls(storage, **options)
+        except BaseException:
+            storage.close()
+            raise
+
+    @classmethod
+    def postgres(cls, dsn: str, **options: Any) -> Engine:
+        """An engine over the PostgreSQL adapter, for many workers on many hosts (needs
+        ``pip install 'itsmcore[postgres]'``).
+
+        ``dsn`` is a ``postgresql://`` URL (its query may carry the adapter's options) or
+        a libpq ``key=value`` string. The adapter's options (``schema``, ``pool_size``,
+        ``lock_timeout``, ``connect_timeout``, ``lease``, ``notify``: see
+        :class:`~itsmcore.adapters.postgres.PostgresStorage`) go to the adapter, all
+        others to the engine. See ``docs/deployment.md``."""
+        from itsmcore.adapters.postgres import OPTIONS, PostgresStorage
+
+        adapter = {key: options.pop(key) for key in list(options) if key in OPTIONS}
+        storage = PostgresStorage.from_url(dsn, **adapter)
         try:
             return cls(storage, **options)
         except BaseException:

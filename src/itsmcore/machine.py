@@ -153,57 +153,47 @@ class CompiledProcess:
     # -- validation ------------------------------------------------------------------------
 
     def validate_fields(self, given: Any, errors: list[tuple[str, str]]) -> dict[str, Any]:
-        """Coerce and check caller-given fields; append ``(path, message)`` problems."""
+        """Coerce and check caller-given fields; append ``(path, message)`` problems.
+
+        Callers may set any declared field except derived ones, and may clear (``None``)
+        any field that is not required on open."""
+        return self._validate(given, errors, system=False)
+
+    def validate_system_fields(self, given: Any, errors: list[tuple[str, str]]) -> dict[str, Any]:
+        """Coerce and check values the *engine* computed for derived fields (see
+        :meth:`ProcessSpec.fire`); append ``(path, message)`` problems. Only fields the
+        spec declares ``derived`` may be given this way."""
+        return self._validate(given, errors, system=True)
+
+    def _validate(
+        self, given: Any, errors: list[tuple[str, str]], *, system: bool
+    ) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if not given:
             return out
+        root = "$.system_fields" if system else "$.fields"
         if not isinstance(given, Mapping):
-            errors.append(("$.fields", "expected a mapping of field names to values"))
+            errors.append((root, "expected a mapping of field names to values"))
             return out
         for name, value in given.items():
-            path = f"$.fields.{name}"
+            path = f"{root}.{name}"
             fspec = self.fields.get(name)
             if fspec is None:
                 hint = did_you_mean(str(name), self.fields)
                 errors.append((path, f"unknown field for process {self.spec.name!r}{hint}"))
                 continue
-            if fspec.derived:
-                errors.append((path, "is computed by the process and cannot be set"))
+            if fspec.derived != system:
+                errors.append(
+                    (path, "is not a derived field; system fields set derived fields only")
+                    if system
+                    else (path, "is computed by the process and cannot be set")
+                )
                 continue
             if value is None:
                 if fspec.required:
                     errors.append((path, "is required and cannot be cleared"))
                 else:
                     out[name] = None
-                continue
-            problem, coerced = _coerce(fspec, value)
-            if problem:
-                errors.append((path, problem))
-            else:
-                out[name] = coerced
-        return out
-
-    def validate_system_fields(self, given: Any, errors: list[tuple[str, str]]) -> dict[str, Any]:
-        """Coerce and check values the *engine* computed for derived fields (see
-        :meth:`ProcessSpec.fire`); append ``(path, message)`` problems. Only fields the
-        spec declares ``derived`` may be given this way."""
-        out: dict[str, Any] = {}
-        if not given:
-            return out
-        if not isinstance(given, Mapping):
-            errors.append(("$.system_fields", "expected a mapping of field names to values"))
-            return out
-        for name, value in given.items():
-            path = f"$.system_fields.{name}"
-            fspec = self.fields.get(name)
-            if fspec is None or not fspec.derived:
-                what = "is not a field" if fspec is None else "is not a derived field"
-                errors.append(
-                    (path, f"{what} of {self.spec.name!r}; system fields set derived fields only")
-                )
-                continue
-            if value is None:
-                out[name] = None
                 continue
             problem, coerced = _coerce(fspec, value)
             if problem:

@@ -411,13 +411,7 @@ def check_spec(spec: ProcessSpec, registry: Registry) -> list[str]:
             if target in state_set:
                 edges[src].add(target)
     if len(initial) == 1 and initial[0] in state_set:
-        seen = {initial[0]}
-        todo = [initial[0]]
-        while todo:
-            for nxt in edges[todo.pop()]:
-                if nxt not in seen:
-                    seen.add(nxt)
-                    todo.append(nxt)
+        seen = _closure([initial[0]], edges)
         unreachable = [n for n in names if n not in seen]
         if unreachable:
             problems.append(f"unreachable states: {', '.join(unreachable)}")
@@ -429,13 +423,7 @@ def check_spec(spec: ProcessSpec, registry: Registry) -> list[str]:
         for src, targets in edges.items():
             for dst in targets:
                 reverse[dst].add(src)
-        can_finish = set(terminal)
-        todo = list(terminal)
-        while todo:
-            for prev in reverse[todo.pop()]:
-                if prev not in can_finish:
-                    can_finish.add(prev)
-                    todo.append(prev)
+        can_finish = _closure(terminal, reverse)
         stuck = [n for n in names if n not in can_finish]
         if stuck:
             problems.append(f"no terminal state reachable from: {', '.join(stuck)}")
@@ -462,6 +450,18 @@ def check_spec(spec: ProcessSpec, registry: Registry) -> list[str]:
             if not fires:
                 problems.append(f"{where}: event {tm.event!r} is not allowed in {tm.state!r}")
     return problems
+
+
+def _closure(starts: Iterable[str], edges: Mapping[str, set[str]]) -> set[str]:
+    """Every state reachable from ``starts`` along ``edges`` (the starts included)."""
+    seen = set(starts)
+    todo = list(seen)
+    while todo:
+        for nxt in edges[todo.pop()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
 
 
 def raise_if_invalid(spec: ProcessSpec, registry: Registry) -> None:

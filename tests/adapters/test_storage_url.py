@@ -58,7 +58,7 @@ def test_a_malformed_url_says_what_to_write(url: str, hint: str) -> None:
 
 def test_an_unknown_scheme_names_the_hook_and_hides_the_password() -> None:
     with pytest.raises(ic.StorageError, match="itsmcore_storage") as err:
-        storage_from_url("postgresql://itsm:s3cret@db/itsm")
+        storage_from_url("mongodb://itsm:s3cret@db/itsm")
     assert "s3cret" not in str(err.value)
     assert "itsm:***@db" in str(err.value)
 

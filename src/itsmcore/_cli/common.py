@@ -26,6 +26,7 @@ __all__ = [
     "engine_for",
     "format_duration",
     "format_kpi",
+    "iso_duration",
     "parse_calendar",
     "parse_duration",
     "parse_instant",
@@ -83,7 +84,9 @@ def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise click.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)", param_hint="--period")
+        raise click.BadParameter(
+            f"{text!r} is not a date (YYYY-MM-DD)", param_hint="--period"
+        ) from None
 
 
 def _bound(text: str, tz: ZoneInfo) -> datetime:
@@ -97,31 +100,42 @@ def parse_period(text: str, tz: ZoneInfo) -> Period:
     """A period from its text (see :data:`PERIOD_HELP`), local to ``tz``."""
     text = text.strip()
     try:
-        if "/" in text:
-            start, _, end = text.partition("/")
-            return Period(_bound(start.strip(), tz), _bound(end.strip(), tz))
-        if m := _MONTH.match(text):
-            return Period.month(int(m[1]), int(m[2]), tz)
-        if m := _QUARTER.match(text):
-            year, first = int(m[1]), 3 * int(m[2]) - 2
-            end = datetime(year + 1, 1, 1, tzinfo=tz) if first == 10 else None
-            start = datetime(year, first, 1, tzinfo=tz)
-            return Period(start, end or datetime(year, first + 3, 1, tzinfo=tz))
-        if m := _WEEK.match(text):
-            monday = date.fromisocalendar(int(m[1]), int(m[2]), 1)
-            start = datetime(monday.year, monday.month, monday.day, tzinfo=tz)
-            return Period(start, start + timedelta(days=7))
-        if m := _YEAR.match(text):
-            year = int(m[1])
-            return Period(datetime(year, 1, 1, tzinfo=tz), datetime(year + 1, 1, 1, tzinfo=tz))
-        if _DAY.match(text):
-            start = _bound(text, tz)
-            return Period(start, start + timedelta(days=1))
+        bounds = _period_bounds(text, tz)
+        if bounds is not None:
+            return Period(*bounds)
     except ic.ValidationError as exc:
         raise click.BadParameter(_first_problem(exc), param_hint="--period") from None
     except ValueError as exc:
         raise click.BadParameter(f"{text!r}: {exc}", param_hint="--period") from None
-    raise click.BadParameter(f"{text!r} is not a period; write {PERIOD_HELP}", "--period")
+    raise click.BadParameter(
+        f"{text!r} is not a period; write {PERIOD_HELP}", param_hint="--period"
+    )
+
+
+def _period_bounds(text: str, tz: ZoneInfo) -> tuple[datetime, datetime] | None:
+    if "/" in text:
+        first, _, last = text.partition("/")
+        return _bound(first.strip(), tz), _bound(last.strip(), tz)
+    if m := _MONTH.match(text):
+        month = Period.month(int(m[1]), int(m[2]), tz)
+        return month.start, month.end
+    if m := _QUARTER.match(text):
+        year, first_month = int(m[1]), 3 * int(m[2]) - 2
+        start = datetime(year, first_month, 1, tzinfo=tz)
+        if first_month == 10:
+            return start, datetime(year + 1, 1, 1, tzinfo=tz)
+        return start, datetime(year, first_month + 3, 1, tzinfo=tz)
+    if m := _WEEK.match(text):
+        monday = date.fromisocalendar(int(m[1]), int(m[2]), 1)
+        start = datetime(monday.year, monday.month, monday.day, tzinfo=tz)
+        return start, start + timedelta(days=7)
+    if m := _YEAR.match(text):
+        year = int(m[1])
+        return datetime(year, 1, 1, tzinfo=tz), datetime(year + 1, 1, 1, tzinfo=tz)
+    if _DAY.match(text):
+        start = _bound(text, tz)
+        return start, start + timedelta(days=1)
+    return None
 
 
 def period_label(period: Period) -> str:
@@ -200,6 +214,20 @@ def format_duration(value: timedelta) -> str:
     else:
         text = f"{seconds:.1f} s"
     return f"-{text}" if negative else text
+
+
+def iso_duration(value: timedelta) -> str:
+    """ISO 8601 text of a non-negative duration, exact: ``PT5H``, ``P1DT2H0.5S``."""
+    micros = value // timedelta(microseconds=1)
+    days, micros = divmod(micros, 86_400_000_000)
+    hours, micros = divmod(micros, 3_600_000_000)
+    minutes, micros = divmod(micros, 60_000_000)
+    seconds, micros = divmod(micros, 1_000_000)
+    time = "".join(f"{n}{unit}" for n, unit in ((hours, "H"), (minutes, "M")) if n)
+    if seconds or micros:
+        time += f"{seconds}.{micros:06d}".rstrip("0").rstrip(".") + "S"
+    text = f"P{days}D" if days else "P"
+    return text + (f"T{time}" if time else ("" if days else "T0S"))
 
 
 def format_kpi(value: float | timedelta | int | None, unit: str) -> str:

@@ -69,11 +69,12 @@ if TYPE_CHECKING:
     import psycopg
     import psycopg_pool
 
-__all__ = ["PostgresStorage", "postgres_options"]
+__all__ = ["OPTIONS", "PostgresStorage", "postgres_options"]
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
-_OPTIONS: Final = ("schema", "pool_size", "lock_timeout", "connect_timeout", "lease", "notify")
+#: The adapter's own options (keywords of :class:`PostgresStorage`, URL query parameters).
+OPTIONS: Final = ("schema", "pool_size", "lock_timeout", "connect_timeout", "lease", "notify")
 _IDLE_IN_TRANSACTION_MS: Final = 60_000
 
 
@@ -91,7 +92,7 @@ def postgres_options(url: str) -> tuple[str, dict[str, Any]]:
     ours: dict[str, Any] = {}
     rest: list[tuple[str, str]] = []
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key not in _OPTIONS:
+        if key not in OPTIONS:
             rest.append((key, value))
             continue
         try:
@@ -187,8 +188,11 @@ class PostgresStorage:
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> PostgresStorage:
-        """The adapter for a ``postgresql://`` URL (options: :func:`postgres_options`);
-        keyword ``options`` override the URL's."""
+        """The adapter for a ``postgresql://`` URL whose query may carry the adapter's
+        options (:func:`postgres_options`), or for a libpq ``key=value`` string; keyword
+        ``options`` override the URL's."""
+        if "://" not in url:
+            return cls(url, **options)
         dsn, given = postgres_options(url)
         return cls(dsn, **{**given, **options})
 

@@ -69,8 +69,13 @@ def _encode(obj: Record | Event | Notification | Deadline | Claim) -> str:
 
 
 def _sql_value(value: Any) -> Any:
-    """The SQL parameter to compare with ``json_extract``, or ``_NO_SQL`` (filter in Python)."""
-    if isinstance(value, bool | str | float) or value is None:
+    """The SQL parameter to compare with ``json_extract``, or ``_NO_SQL`` (filter in Python).
+
+    Text with a NUL is filtered in Python: SQLite's JSON functions end text at a NUL.
+    """
+    if isinstance(value, str):
+        return _NO_SQL if "\x00" in value else value
+    if isinstance(value, bool | float) or value is None:
         return value
     if isinstance(value, int) and _INT64[0] <= value <= _INT64[1]:
         return value

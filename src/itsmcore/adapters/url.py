@@ -9,9 +9,14 @@ engine, called after the host's plugins so a plugin can take a scheme over):
   Query options: ``busy_timeout`` (seconds) and ``synchronous`` (``FULL``, ``NORMAL``,
   ``EXTRA``), e.g. ``sqlite:///itsm.db?busy_timeout=10&synchronous=NORMAL``.
 
-Other schemes (``postgresql://`` ...) come from plugins implementing
-``itsmcore_storage(url)``. An unknown scheme or a malformed URL raises
-:class:`~itsmcore.errors.StorageError` saying what to write instead.
+- ``postgresql://user@host:5432/dbname`` (or ``postgres://``): a
+  :class:`~itsmcore.adapters.postgres.PostgresStorage` (needs the ``postgres`` extra).
+  Query options ``schema``, ``pool_size``, ``lock_timeout``, ``connect_timeout``,
+  ``lease`` and ``notify`` go to the adapter, the others (``sslmode`` ...) to libpq.
+
+Other schemes come from plugins implementing ``itsmcore_storage(url)``. An unknown
+scheme or a malformed URL raises :class:`~itsmcore.errors.StorageError` saying what to
+write instead.
 """
 
 from __future__ import annotations
@@ -65,7 +70,7 @@ def _sqlite(url: str) -> Storage:
 
 
 class BuiltinStorage:
-    """The built-in plugin serving ``memory://`` and ``sqlite:///`` URLs."""
+    """The built-in plugin serving ``memory://``, ``sqlite:///`` and ``postgresql://`` URLs."""
 
     @hookimpl(trylast=True)
     def itsmcore_storage(self, url: str) -> Storage | None:
@@ -78,6 +83,10 @@ class BuiltinStorage:
             return MemoryStorage()
         if scheme == "sqlite":
             return _sqlite(url)
+        if scheme in ("postgresql", "postgres"):
+            from itsmcore.adapters.postgres import PostgresStorage
+
+            return PostgresStorage.from_url(url)
         return None
 
 

@@ -25,7 +25,7 @@ A report is data (:class:`Report` → :class:`Section` → :class:`Table` and
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any, Final
 
@@ -36,10 +36,15 @@ from itsmcore.improvement.sources import HistorySource
 from itsmcore.improvement.spc import ControlChart, XmRChart
 from itsmcore.sla.availability import Period
 
-__all__ = ["KINDS", "Chart", "Report", "Section", "Series", "Table"]
+__all__ = ["KINDS", "Chart", "Report", "Section", "Series", "Table", "chart_table"]
 
 #: The standard reports, by the name :meth:`Report.build` takes.
 KINDS: Final = ("service_metrics", "problem_statistics", "customer_satisfaction")
+_TITLES: Final = {
+    "service_metrics": "Service metrics",
+    "problem_statistics": "Problem statistics",
+    "customer_satisfaction": "Customer satisfaction",
+}
 
 
 @attrs.frozen
@@ -82,12 +87,15 @@ class Table:
 
 @attrs.frozen
 class Section:
-    """One heading with paragraphs, tables and charts, in that order."""
+    """One heading with paragraphs, tables and charts, in that order. ``level`` is the
+    heading level (2 in a single report; a combined report puts each part's title at 2
+    and its sections at 3)."""
 
     heading: str
     paragraphs: tuple[str, ...] = ()
     tables: tuple[Table, ...] = ()
     charts: tuple[Chart, ...] = ()
+    level: int = 2
 
 
 @attrs.frozen
@@ -147,6 +155,35 @@ class Report:
         Options: ``service``, ``months``, ``weeks``, ``csat_target`` (a ratio, e.g. 0.92)."""
         return cls.build("customer_satisfaction", source, period, **options)
 
+    @classmethod
+    def service_report(
+        cls,
+        source: HistorySource | Iterable[History],
+        period: Period,
+        *,
+        service_metrics: Mapping[str, Any] | None = None,
+        problem_statistics: Mapping[str, Any] | None = None,
+        customer_satisfaction: Mapping[str, Any] | None = None,
+    ) -> Report:
+        """The three standard reports in one document (kind ``service_report``), each
+        built with its own options (e.g. ``customer_satisfaction={"csat_target":
+        0.92}``). The histories are read from ``source`` once."""
+        from itsmcore.improvement.sources import loaded, source_of
+
+        log = loaded(source_of(source), None, until=period.end)
+        given = {
+            "service_metrics": service_metrics,
+            "problem_statistics": problem_statistics,
+            "customer_satisfaction": customer_satisfaction,
+        }
+        sections: list[Section] = []
+        for kind in KINDS:
+            part = cls.build(kind, log, period, **(given[kind] or {}))
+            sections.append(Section(_TITLES[kind], level=2))
+            sections += [attrs.evolve(s, level=s.level + 1) for s in part.sections]
+        title = f"Service report, {_label(period)}"
+        return cls("service_report", title, period, tuple(sections))
+
     # -- renderers ---------------------------------------------------------------------
 
     @property
@@ -159,13 +196,13 @@ class Report:
         and one line on its limits and signals."""
         out = [f"# {self.title}", "", _period_line(self.period), ""]
         for section in self.sections:
-            out += [f"## {section.heading}", ""]
+            out += [f"{'#' * section.level} {section.heading}", ""]
             for paragraph in section.paragraphs:
                 out += [paragraph, ""]
             for table in section.tables:
                 out += [*_md_table(table), ""]
             for chart in section.charts:
-                out += [f"### {chart.title}", ""]
+                out += [f"{'#' * (section.level + 1)} {chart.title}", ""]
                 if chart.note:
                     out += [chart.note, ""]
                 out += [*_md_table(chart_table(chart)), ""]
@@ -182,7 +219,8 @@ class Report:
         parts.append(f'<p class="period">{html.escape(_period_line(self.period))}</p>')
         number = 0
         for section in self.sections:
-            parts.append(f"<section><h2>{html.escape(section.heading)}</h2>")
+            h, sub = f"h{section.level}", f"h{section.level + 1}"
+            parts.append(f"<section><{h}>{html.escape(section.heading)}</{h}>")
             parts += [f"<p>{html.escape(p)}</p>" for p in section.paragraphs]
             parts += [_html_table(t) for t in section.tables]
             for chart in section.charts:
@@ -191,7 +229,7 @@ class Report:
                 note = f"<figcaption>{html.escape(chart.note)}</figcaption>" if chart.note else ""
                 parts.append(
                     f'<figure class="chart chart-{chart.kind}" id="chart-{number}">'
-                    f"<h3>{html.escape(chart.title)}</h3>{svg}{note}</figure>"
+                    f"<{sub}>{html.escape(chart.title)}</{sub}>{svg}{note}</figure>"
                 )
             parts.append("</section>")
         parts.append(
@@ -210,6 +248,7 @@ class Report:
             "sections": [
                 {
                     "heading": s.heading,
+                    "level": s.level,
                     "paragraphs": list(s.paragraphs),
                     "tables": [
                         {"columns": list(t.columns), "rows": [list(r) for r in t.rows]}
@@ -217,14 +256,15 @@ class Report:
                     ],
                     "charts": [_chart_dict(c) for c in s.charts],
                 }
-                for s in s_sections(self)
+                for s in self.sections
             ],
         }
 
 
-def s_sections(report: Report) -> tuple[Section, ...]:
-    """The report's sections (a helper kept for the dict renderer's readability)."""
-    return report.sections
+def _label(period: Period) -> str:
+    from itsmcore.improvement._report_parts import label_of
+
+    return label_of(period)
 
 
 def _period_line(period: Period) -> str:
@@ -269,7 +309,7 @@ def chart_table(chart: Chart) -> Table:
     if chart.control is not None:
         c = chart.control
         flagged = {i for s in c.signals for i in s.points}
-        rows = tuple(
+        controlled: tuple[tuple[str, ...], ...] = tuple(
             (
                 label,
                 _number(c.points[i], chart.unit),
@@ -280,9 +320,13 @@ def chart_table(chart: Chart) -> Table:
             )
             for i, label in enumerate(chart.labels)
         )
-        return Table(("period", chart.unit or "value", "LCL", "centre", "UCL", ""), rows)
-    columns = ("period", *(f"{s.name} ({chart.unit})" if chart.unit else s.name for s in chart.series))
-    rows = tuple(
+        limits = ("period", chart.unit or "value", "LCL", "centre", "UCL", "")
+        return Table(limits, controlled)
+    columns = (
+        "period",
+        *(f"{s.name} ({chart.unit})" if chart.unit else s.name for s in chart.series),
+    )
+    rows: tuple[tuple[str, ...], ...] = tuple(
         (label, *(_number(s.values[i], chart.unit) for s in chart.series))
         for i, label in enumerate(chart.labels)
     )
@@ -297,7 +341,11 @@ def _md_table(table: Table) -> list[str]:
     head = "| " + " | ".join(_md_cell(c) for c in table.columns) + " |"
     rule = "|" + "|".join("---" for _ in table.columns) + "|"
     body = ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in table.rows]
-    return [head, rule, *body] if table.rows else [head, rule, "| " + " | ".join("" for _ in table.columns) + " |"]
+    return (
+        [head, rule, *body]
+        if table.rows
+        else [head, rule, "| " + " | ".join("" for _ in table.columns) + " |"]
+    )
 
 
 def _html_table(table: Table) -> str:

@@ -6,8 +6,9 @@ manager (datasette's weak spot) makes two engines in one process interfere. Each
 
 1. a fresh ``pluggy.PluginManager("itsmcore")`` with the specs of
    :mod:`itsmcore.ports.hookspecs`;
-2. the built-in plugins (:func:`default_plugins`: the ``memory://`` and ``sqlite:///``
-   storage schemes and the logging notifier), through the same hooks as any plugin;
+2. the built-in plugins (:func:`default_plugins`: the ``memory://``, ``sqlite:///`` and
+   ``postgresql://`` storage schemes and the logging notifier), through the same hooks
+   as any plugin;
 3. the setuptools entry points of group ``itsmcore`` named in ``entry_points`` (an
    allowlist: nothing is loaded unless named);
 4. the host's ``plugins``, newest called first;
@@ -372,7 +373,8 @@ class PluginHost:
         scheme = url.split(":", 1)[0]
         raise StorageError(
             f"no storage adapter for scheme {scheme!r} in {redact_url(url)!r}; built-in "
-            "schemes: memory://, sqlite:///relative.db, sqlite:////absolute.db. For "
+            "schemes: memory://, sqlite:///relative.db, sqlite:////absolute.db, "
+            "postgresql://user@host/dbname. For "
             "another scheme pass a plugin that implements itsmcore_storage"
         )
 

@@ -265,6 +265,23 @@ class StorageContract:
         for key in ("seen_at", "due_on", "effort", "tags"):
             assert [r.id for r in storage.find(fields={key: fields[key]})] == ["CT-1"], key
 
+    def test_text_with_control_characters_round_trips_and_is_found(self, storage: Storage) -> None:
+        odd = "a\x00b\x1f \u2028 \U0001f600 'q' \"dq\" \\"
+        storage.append([opened("CT-1", title=odd, team="ops"), opened("CT-2", title="a\ufffdb")])
+        assert storage.load("CT-1").fields["title"] == odd
+        assert [r.id for r in storage.find(fields={"title": odd})] == ["CT-1"]
+        assert [r.id for r in storage.find(fields={"team": "ops", "title": odd}, limit=1)] == [
+            "CT-1"
+        ]
+
+    def test_find_compares_field_values_as_python_equality_does(self, storage: Storage) -> None:
+        storage.append([opened("CT-1", count=1), opened("CT-2", urgent=True)])
+        storage.append([opened("CT-3", count=2)])
+        assert [r.id for r in storage.find(fields={"count": True})] == ["CT-1"]
+        assert [r.id for r in storage.find(fields={"urgent": 1.0})] == ["CT-2"]
+        assert [r.id for r in storage.find(fields={"count": 2.0})] == ["CT-3"]
+        assert [r.id for r in storage.find(fields={"urgent": None})] == ["CT-1", "CT-3"]
+
     def test_find_orders_by_opening_time_then_id(self, storage: Storage) -> None:
         storage.append([opened("CT-2", at=T0)])
         storage.append([opened("CT-1", at=T0)])
