@@ -9,6 +9,7 @@ from __future__ import annotations
 from importlib import metadata as _metadata
 from typing import Any
 
+from itsmcore.cadence import Cadence, CadenceOccurrence
 from itsmcore.catalog import Catalog, catalog
 from itsmcore.chain import GENESIS, event_hash, verify_chain
 from itsmcore.engine import ChainReport, Engine
@@ -26,25 +27,41 @@ from itsmcore.errors import (
     StorageError,
     ValidationError,
 )
-from itsmcore.loading import load_spec
+from itsmcore.loading import load_policy, load_spec
 from itsmcore.machine import replay
-from itsmcore.ports.storage import Claim, Deadline, Notification, Storage
+from itsmcore.ports.hookspecs import hookimpl
+from itsmcore.ports.plugins import PluginError
+from itsmcore.ports.storage import Claim, Deadline, Notification, SignedHead, Storage
 from itsmcore.priority import DEFAULT_MATRIX, PriorityMatrix
 from itsmcore.records import SYSTEM, Actor, Event, FieldMap, Link, Record, Step
 from itsmcore.registry import BUILTINS, Context, Registry
+from itsmcore.relations import DEFAULT_LINK_RULES, ImpactedItem, LinkKind, LinkRules
 from itsmcore.serialization import dump, load, spec_from_dict, spec_to_dict
+from itsmcore.sla import (
+    BusinessCalendar,
+    ClockStatus,
+    MissingExtra,
+    SlaPolicy,
+    SlaSignal,
+    TimerSignal,
+)
 from itsmcore.spec import FieldSpec, ProcessSpec, StateSpec, TimerSpec, TransitionSpec
 
 __all__ = [
     "BUILTINS",
+    "DEFAULT_LINK_RULES",
     "DEFAULT_MATRIX",
     "GENESIS",
     "SYSTEM",
     "Actor",
+    "BusinessCalendar",
+    "Cadence",
+    "CadenceOccurrence",
     "Catalog",
     "ChainBroken",
     "ChainReport",
     "Claim",
+    "ClockStatus",
     "ConcurrencyError",
     "Context",
     "Deadline",
@@ -54,29 +71,40 @@ __all__ = [
     "FieldSpec",
     "Forbidden",
     "GuardFailed",
+    "ImpactedItem",
     "InvalidTransition",
     "ItsmError",
     "Link",
+    "LinkKind",
+    "LinkRules",
+    "MissingExtra",
     "NoBusinessTime",
     "NotFound",
     "Notification",
+    "PluginError",
     "PriorityMatrix",
     "ProcessSpec",
     "Record",
     "Registry",
+    "SignedHead",
+    "SlaPolicy",
+    "SlaSignal",
     "SpecError",
     "StateSpec",
     "Step",
     "Storage",
     "StorageBusy",
     "StorageError",
+    "TimerSignal",
     "TimerSpec",
     "TransitionSpec",
     "ValidationError",
     "catalog",
     "dump",
     "event_hash",
+    "hookimpl",
     "load",
+    "load_policy",
     "load_spec",
     "replay",
     "spec_from_dict",

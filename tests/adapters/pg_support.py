@@ -63,7 +63,7 @@ def dsn_for(application: str) -> str:
 def raw(sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Rows of one statement on a connection of its own (the back door)."""
     with psycopg.connect(DSN, autocommit=True) as conn:
-        cur = conn.execute(sql, params)
+        cur = conn.execute(sql, params or None)
         return cur.fetchall() if cur.description is not None else []
 
 

@@ -92,21 +92,38 @@ def contend(path: str, record_id: str, saves: int, start: Any) -> tuple[int, int
     return conflicts, busy
 
 
-def crash_while_writing(path: str, seed: int, exit_at: int, report: Connection) -> None:
-    """Write counters until the ``exit_at``-th SQL statement, then ``os._exit`` there.
+#: The statements a writer is killed just before, in turn: inside the save's transaction
+#: (before its inserts, before COMMIT), right after the commit (the delivery's read),
+#: and inside the delivery's own transaction (before marking delivered, before COMMIT).
+KILL_POINTS = (
+    "BEGIN IMMEDIATE",
+    "INSERT INTO events",
+    "UPDATE records",
+    "INSERT OR IGNORE INTO outbox",
+    "INSERT INTO heads",
+    "COMMIT",
+    "SELECT data FROM outbox",
+    "UPDATE outbox",
+)
 
-    ``exit_at == 0`` writes until killed from outside. After each save returns, the
-    committed (record id, version) is sent on ``report`` (a pipe write is synchronous,
-    so what the parent received was committed).
+
+def crash_while_writing(
+    path: str, seed: int, kill_before: str, nth: int, report: Connection
+) -> None:
+    """Write counters until just before the ``nth`` statement starting with
+    ``kill_before``, then ``os._exit`` there (``kill_before == ""``: until killed from
+    outside). After each save returns, the committed (record id, version) is sent on
+    ``report`` (a pipe write is synchronous, so what the parent received was committed).
     """
     rng = random.Random(seed)
-    statements = 0
+    seen = 0
 
-    def trace(_sql: str) -> None:
-        nonlocal statements
-        statements += 1
-        if exit_at and statements >= exit_at:
-            os._exit(17)
+    def trace(sql: str) -> None:
+        nonlocal seen
+        if kill_before and sql.lstrip().startswith(kill_before):
+            seen += 1
+            if seen >= nth:
+                os._exit(17)
 
     def prepare(conn: sqlite3.Connection) -> None:
         conn.set_trace_callback(trace)

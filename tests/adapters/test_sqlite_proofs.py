@@ -83,11 +83,14 @@ def test_killing_the_writer_around_commits_loses_and_half_writes_nothing(
     rng = random.Random(20261126)
     for run in range(50):
         receive, send = ctx.Pipe(duplex=False)
-        exit_at = rng.randint(1, 60) if run % 2 == 0 else 0
-        child = ctx.Process(target=w.crash_while_writing, args=(path, run, exit_at, send))
+        # Even runs die just before a chosen statement around a commit, odd runs by
+        # kill -9 from outside at a random time (possibly inside COMMIT itself).
+        kill_before = w.KILL_POINTS[(run // 2) % len(w.KILL_POINTS)] if run % 2 == 0 else ""
+        args = (path, run, kill_before, rng.randint(1, 4), send)
+        child = ctx.Process(target=w.crash_while_writing, args=args)
         child.start()
         send.close()
-        if exit_at == 0:  # kill -9 from outside after a random time
+        if not kill_before:
             time.sleep(rng.uniform(0.02, 0.2))
             os.kill(child.pid or 0, signal.SIGKILL)
         child.join(timeout=60)

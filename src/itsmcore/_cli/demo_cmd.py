@@ -17,15 +17,20 @@ from itsmcore.improvement.kpis import describe
 __all__ = ["demo"]
 
 _PROCESS_LABELS = {
-    "incident": "incidents",
-    "problem": "problems",
-    "known_error": "known errors",
-    "change": "changes",
-    "release": "releases",
-    "security_incident": "security incidents",
-    "feedback": "surveys",
-    "improvement": "improvements",
+    "incident": ("incident", "incidents"),
+    "problem": ("problem", "problems"),
+    "known_error": ("known error", "known errors"),
+    "change": ("change", "changes"),
+    "release": ("release", "releases"),
+    "security_incident": ("security incident", "security incidents"),
+    "feedback": ("survey", "surveys"),
+    "improvement": ("improvement", "improvements"),
 }
+
+
+def _counted(process: str, count: int) -> str:
+    one, many = _PROCESS_LABELS.get(process, (process, process))
+    return f"{count} {one if count == 1 else many}"
 
 
 def _remove_store(path: Path) -> None:
@@ -100,51 +105,62 @@ def demo(db: Path, seed: int, days: int, start: str, overwrite: bool, no_report:
     print_summary(console, result)
 
 
+_KPI_MEANING = {
+    "mtta": "mean time to acknowledge",
+    "mttr": "mean time to resolve",
+    "fcr": "first-contact resolution",
+    "reopen_rate": "incidents reopened",
+    "sla_compliance": "SLA clock cycles met",
+    "backlog": "incidents open at the end",
+    "change_success_rate": "changes successful",
+    "emergency_change_rate": "emergency changes",
+    "csat": "satisfied (4-5 of 5)",
+    "nps": "net promoter score",
+    "availability": "mail availability",
+}
+
+
 def print_summary(console: Console, result: DemoResult) -> None:
     """The demo's summary: what was recorded, the KPIs, the SLA signals, the PDCA
     cycle, the chain check and where the files are."""
-    console.print(
-        f"itsmcore demo: seed {result.seed}, {period_label(result.period)}, store {result.db}"
-    )
-    records = ", ".join(
-        f"{count} {_PROCESS_LABELS.get(process, process)}"
-        for process, count in result.records.items()
-    )
+    console.print(f"[bold]itsmcore demo[/bold]: seed {result.seed}, {period_label(result.period)}")
+    total = sum(result.records.values())
+    order = [p for p in _PROCESS_LABELS if p in result.records]
+    order += [p for p in result.records if p not in _PROCESS_LABELS]
+    records = ", ".join(_counted(p, result.records[p]) for p in order)
+    console.print(f"Recorded {total} records in {result.db}: {records}")
     types = ", ".join(f"{n} {t}" for t, n in result.change_types.items())
-    console.print(f"Recorded: {records}" + (f" (changes: {types})" if types else ""))
+    if types:
+        console.print(f"Changes by type: {types}")
 
-    table = Table(title="KPIs over the simulated period", title_justify="left")
+    table = Table(title="KPIs of the simulated period", title_justify="left")
     table.add_column("KPI")
+    table.add_column("meaning")
     table.add_column("value", justify="right")
     table.add_column("n", justify="right")
-    table.add_column("definition")
     for kpi in result.kpis:
-        name = kpi.name + (" (mail)" if kpi.name == "availability" else "")
-        table.add_row(name, format_kpi(kpi.value, kpi.unit), str(kpi.sample_size),
-                      describe(kpi.name))  # fmt: skip
+        meaning = _KPI_MEANING.get(kpi.name, describe(kpi.name))
+        table.add_row(kpi.name, meaning, format_kpi(kpi.value, kpi.unit), str(kpi.sample_size))
     console.print(table)
 
     signals = result.sla_signals
     warnings = sum(n for k, n in signals.items() if k.endswith("warning"))
     breaches = {k.split()[0]: n for k, n in signals.items() if k.endswith("breach")}
-    detail = ", ".join(f"{clock} {n}" for clock, n in breaches.items())
+    detail = ", ".join(f"{n} {clock}" for clock, n in breaches.items())
     console.print(
-        f"SLA signals: {warnings} warnings, {sum(breaches.values())} breaches"
+        f"SLA: {warnings} warnings, {sum(breaches.values())} breaches"
         + (f" ({detail})" if detail else "")
-        + f"; {result.timers_fired} timers fired (auto-close, survey expiry)"
+        + f"; {result.timers_fired} timers fired"
     )
     delivered = ", ".join(f"{n} {kind}" for kind, n in result.notifications.items())
-    console.print(f"Notifications delivered through the outbox: {delivered or 'none'}")
+    console.print(f"Outbox: delivered {delivered or 'nothing'}")
     console.print(f"PDCA: {_improvement_line(result)}")
     chain = result.chain
     verdict = "verified" if chain.ok else f"BROKEN for {len(chain.broken)} record(s)"
     console.print(f"Audit chain: {verdict} ({chain.records} records, {chain.events} events)")
     if result.report is not None:
         console.print(f"Service report: {result.report}")
-    console.print(
-        f"Next: itsmcore verify --db {result.db}   |   "
-        f"itsmcore kpi mttr --db {result.db} --period {result.period.start:%Y-%m}"
-    )
+    console.print(f"Next: itsmcore verify --db {result.db}")
 
 
 def _improvement_line(result: DemoResult) -> str:
@@ -153,14 +169,17 @@ def _improvement_line(result: DemoResult) -> str:
         return "no improvement cycle"
     baseline, after = imp.get("baseline_duration"), imp.get("result_duration")
     target = imp.get("target_duration")
-    parts = [f"{imp.id} '{imp.get('title')}' is {imp.state}"]
+    parts = [f"{imp.id} {imp.state}"]
     if baseline is not None:
-        parts.append(f"baseline MTTA {format_duration(baseline)}")
+        parts.append(f"MTTA baseline {format_duration(baseline)}")
     if after is not None and target is not None:
         parts.append(
-            f"after {format_duration(after)} against a target of {format_duration(target)}: "
+            f"after {format_duration(after)}, target {format_duration(target)}: "
             f"{imp.get('attainment')}"
         )
     if imp.get("spc_shifted") is not None:
-        parts.append("SPC: " + ("shifted" if imp.get("spc_shifted") else "no shift"))
+        shift = "no shift"
+        if imp.get("spc_shifted"):
+            shift = "improved" if imp.get("spc_improved") else "shifted the wrong way"
+        parts.append(f"SPC {shift}")
     return "; ".join(parts)

@@ -467,7 +467,7 @@ def _customer_satisfaction(
     if len(weekly) >= 2:
         unhappy = [sum(1 for f in r if f.get("csat", 5) <= 3) for _, r in weekly]
         chart = spc.p_chart(unhappy, [len(r) for _, r in weekly])
-        signals = "; ".join(s.description for s in chart.signals[:3]) or "no signals"
+        signals = "; ".join(s.description for s in chart.signals[:3]) or "No signals"
         charts.append(
             Chart(
                 "p",
