@@ -44,12 +44,16 @@ DEFAULT_OUT = HERE / "service-report-2026-11.html"
 AGENTS = ("dora", "sam", "li", "wei")
 SERVICES = ("mail", "vpn", "erp")
 CATEGORIES = ("storage", "network", "application", "access")
+SYMPTOMS = ("slow", "errors", "unreachable", "login fails")
 DESK = ic.Actor("desk", roles=frozenset({"agent"}))
 MANAGER = ic.Actor("sara", roles=frozenset({"improvement_manager"}))
 
 #: The mail outages (local start, minutes): October breaks the 99.9 % target.
-OUTAGES = ((datetime(2026, 8, 20, 10, 5), 90), (datetime(2026, 10, 14, 14, 0), 60),
-           (datetime(2026, 11, 18, 9, 30), 25))  # fmt: skip
+OUTAGES = (
+    (datetime(2026, 8, 20, 10, 5), 90),
+    (datetime(2026, 10, 14, 14, 0), 60),
+    (datetime(2026, 11, 18, 9, 30), 25),
+)
 TRIAGE_ROTA = datetime(2026, 9, 7, tzinfo=ZONE)  # acknowledgement gets faster
 PROBLEM_FIX = datetime(2026, 8, 17, tzinfo=ZONE)  # problem resolution gets faster
 SURVEY_FIX = datetime(2026, 9, 14, tzinfo=ZONE)  # CSAT rises in two steps
@@ -81,15 +85,30 @@ class Simulation:
     def agent(self) -> ic.Actor:
         return ic.Actor(self.rng.choice(AGENTS), roles=frozenset({"agent"}))
 
-    def incident(self, opened: datetime, *, service: str, major: bool = False,
-                 repair: timedelta | None = None) -> str:  # fmt: skip
+    def incident(
+        self,
+        opened: datetime,
+        *,
+        service: str,
+        major: bool = False,
+        repair: timedelta | None = None,
+    ) -> str:
         rng, engine = self.rng, self.engine
         urgency = 1 if major else rng.choice((1, 2, 2, 3))
-        rec = engine.open("incident", at=opened, actor=DESK, fields={
-            "title": f"{service}: {rng.choice(('slow', 'errors', 'unreachable', 'login fails'))}",
-            "caller": f"user{rng.randrange(1, 60):02d}", "impact": 1 if major else rng.choice((2, 3)),
-            "urgency": urgency, "service": service, "channel": rng.choice(("phone", "email", "chat")),
-            "major": major})  # fmt: skip
+        rec = engine.open(
+            "incident",
+            at=opened,
+            actor=DESK,
+            fields={
+                "title": f"{service}: {rng.choice(SYMPTOMS)}",
+                "caller": f"user{rng.randrange(1, 60):02d}",
+                "impact": 1 if major else rng.choice((2, 3)),
+                "urgency": urgency,
+                "service": service,
+                "channel": rng.choice(("phone", "email", "chat")),
+                "major": major,
+            },
+        )
         fast = opened >= TRIAGE_ROTA
         ack = timedelta(minutes=rng.uniform(4, 24) if fast else rng.uniform(15, 58))
         if major:
@@ -104,8 +123,13 @@ class Simulation:
         at += timedelta(minutes=rng.uniform(1, 10))
         engine.fire(rec.id, "start", at=at, actor=agent)
         done = opened + repair if repair is not None else at + timedelta(hours=rng.uniform(0.5, 9))
-        engine.fire(rec.id, "resolve", at=done, actor=agent, fields={
-            "resolution_code": "fixed", "resolution_notes": "restored"})  # fmt: skip
+        engine.fire(
+            rec.id,
+            "resolve",
+            at=done,
+            actor=agent,
+            fields={"resolution_code": "fixed", "resolution_notes": "restored"},
+        )
         if not major and rng.random() < 0.06:
             engine.fire(rec.id, "reopen", at=done + timedelta(hours=20), actor=DESK)
             engine.fire(rec.id, "resolve", at=done + timedelta(hours=23), actor=agent)
@@ -118,10 +142,19 @@ class Simulation:
         rng, engine = self.rng, self.engine
         if rng.random() > 0.8:
             return
-        rec = engine.open("feedback", at=sent, actor=DESK, fields={
-            "title": f"How did we do on {subject}?", "subject": subject,
-            "respondent": "caller", "service": service, "kind": "survey",
-            "channel": "online_questionnaire"})  # fmt: skip
+        rec = engine.open(
+            "feedback",
+            at=sent,
+            actor=DESK,
+            fields={
+                "title": f"How did we do on {subject}?",
+                "subject": subject,
+                "respondent": "caller",
+                "service": service,
+                "kind": "survey",
+                "channel": "online_questionnaire",
+            },
+        )
         if rng.random() < 0.2:
             return  # never answered
         happy = 0.78 if sent < SURVEY_FIX else 0.88 if sent < SURVEY_FIX_2 else 0.95
@@ -136,11 +169,17 @@ class Simulation:
             if follow_up is not None:  # a call-back, handled within the day
                 agent = self.agent()
                 for event, extra, hours in (
-                    ("assign", {"assignee": agent.id}, 0.5), ("start", {}, 1),
+                    ("assign", {"assignee": agent.id}, 0.5),
+                    ("start", {}, 1),
                     ("resolve", {"resolution_code": "fixed", "resolution_notes": "called back"}, 4),
-                ):  # fmt: skip
-                    engine.fire(follow_up.id, event, at=at + timedelta(hours=hours), actor=agent,
-                                fields=extra)  # fmt: skip
+                ):
+                    engine.fire(
+                        follow_up.id,
+                        event,
+                        at=at + timedelta(hours=hours),
+                        actor=agent,
+                        fields=extra,
+                    )
         else:
             engine.fire(rec.id, "respond", at=at, actor=DESK, fields=answer)
         if csat <= 2 and self.low_survey is None:
@@ -148,19 +187,38 @@ class Simulation:
 
     def problem(self, opened: datetime) -> str:
         rng, engine = self.rng, self.engine
-        rec = engine.open("problem", at=opened, actor=DESK, fields={
-            "title": "recurring fault", "impact": rng.choice((1, 2, 3)), "urgency": rng.choice((2, 3)),
-            "category": rng.choice(CATEGORIES), "service": rng.choice(SERVICES)})  # fmt: skip
+        rec = engine.open(
+            "problem",
+            at=opened,
+            actor=DESK,
+            fields={
+                "title": "recurring fault",
+                "impact": rng.choice((1, 2, 3)),
+                "urgency": rng.choice((2, 3)),
+                "category": rng.choice(CATEGORIES),
+                "service": rng.choice(SERVICES),
+            },
+        )
         if opened >= datetime(2026, 11, 20, tzinfo=ZONE) and rng.random() < 0.5:
             return rec.id  # still being analysed at the end
         agent = self.agent()
         engine.fire(rec.id, "investigate", at=opened + timedelta(hours=1), actor=agent)
-        engine.fire(rec.id, "identify_root_cause", at=opened + timedelta(hours=3), actor=agent,
-                    fields={"root_cause": "a worn component"})  # fmt: skip
+        engine.fire(
+            rec.id,
+            "identify_root_cause",
+            at=opened + timedelta(hours=3),
+            actor=agent,
+            fields={"root_cause": "a worn component"},
+        )
         engine.fire(rec.id, "start_fix", at=opened + timedelta(hours=4), actor=agent)
         hours = rng.uniform(16, 28) if opened >= PROBLEM_FIX else rng.uniform(38, 58)
-        engine.fire(rec.id, "resolve", at=opened + timedelta(hours=hours), actor=agent, fields={
-            "resolution_code": "fix_applied", "corrective_action": "replaced"})  # fmt: skip
+        engine.fire(
+            rec.id,
+            "resolve",
+            at=opened + timedelta(hours=hours),
+            actor=agent,
+            fields={"resolution_code": "fix_applied", "corrective_action": "replaced"},
+        )
         if rng.random() < 0.8:
             engine.fire(rec.id, "close", at=opened + timedelta(hours=hours + 24), actor=agent)
         return rec.id
@@ -168,13 +226,18 @@ class Simulation:
     def operations(self) -> None:
         for day in working_days():
             for _ in range(self.rng.choice((2, 2, 3, 3, 4))):
-                self.incident(local(day, self.rng.uniform(9, 17.5)),
-                              service=self.rng.choice(SERVICES))  # fmt: skip
+                self.incident(
+                    local(day, self.rng.uniform(9, 17.5)), service=self.rng.choice(SERVICES)
+                )
             if self.rng.random() < 0.6:
                 self.problem(local(day, self.rng.uniform(9, 16)))
         for start, minutes in OUTAGES:
-            self.incident(start.replace(tzinfo=ZONE), service="mail", major=True,
-                          repair=timedelta(minutes=minutes))  # fmt: skip
+            self.incident(
+                start.replace(tzinfo=ZONE),
+                service="mail",
+                major=True,
+                repair=timedelta(minutes=minutes),
+            )
 
     # -- the improvement stories (PDCA through Engine.measure_improvement) -------------
 
@@ -185,8 +248,9 @@ class Simulation:
         return self.engine.measure_improvement(rid, at=at, actor=MANAGER)
 
     def improvement(self, at: datetime, trigger: str, **fields: object) -> str:
-        rec = self.engine.open("improvement", at=at, actor=MANAGER,
-                               fields={"trigger": trigger, **fields})  # fmt: skip
+        rec = self.engine.open(
+            "improvement", at=at, actor=MANAGER, fields={"trigger": trigger, **fields}
+        )
         self.engine.link(rec.id, trigger, "follow_up_of", at=at, actor=MANAGER)
         return rec.id
 
@@ -195,57 +259,127 @@ class Simulation:
         # Problem resolution 48 h -> 24 h.
         first_problem = self.engine.find(process="problem", limit=1)[0].id
         t = local(date(2026, 8, 10), 10)
-        imp = self.improvement(t, first_problem, title="Halve the problem resolution time",
-                               trigger_kind="problem", lever="process_optimisation")  # fmt: skip
-        self.fire(imp, "plan", t, kpi="mttr", kpi_process="problem", direction="lower",
-                  target_duration=timedelta(hours=24), owner="sara", due=date(2026, 10, 31),
-                  actions="Daily problem triage; a fix-first runbook for the top causes.")  # fmt: skip
+        imp = self.improvement(
+            t,
+            first_problem,
+            title="Halve the problem resolution time",
+            trigger_kind="problem",
+            lever="process_optimisation",
+        )
+        self.fire(
+            imp,
+            "plan",
+            t,
+            kpi="mttr",
+            kpi_process="problem",
+            direction="lower",
+            target_duration=timedelta(hours=24),
+            owner="sara",
+            due=date(2026, 10, 31),
+            actions="Daily problem triage; a fix-first runbook for the top causes.",
+        )
         self.measure(imp, t)
         self.fire(imp, "do", t + timedelta(hours=1))
         self.fire(imp, "update", PROBLEM_FIX, effective_from=PROBLEM_FIX)
         self.measure(imp, local(date(2026, 10, 26), 10))
         self.fire(imp, "act", local(date(2026, 11, 2), 10), decision="standardise")
-        self.fire(imp, "close", local(date(2026, 11, 2), 11),
-                  standardisation="The triage runbook RB-12 is the problem-management standard.")  # fmt: skip
+        self.fire(
+            imp,
+            "close",
+            local(date(2026, 11, 2), 11),
+            standardisation="The triage runbook RB-12 is the problem-management standard.",
+        )
         # First response within 20 minutes.
         t = local(date(2026, 8, 31), 10)
-        imp = self.improvement(t, self.first_breach or first_problem,
-                               title="Acknowledge incidents within 20 minutes",
-                               trigger_kind="sla_breach", lever="process_optimisation")  # fmt: skip
-        self.fire(imp, "plan", t, kpi="mtta", direction="lower",
-                  target_duration=timedelta(minutes=20), owner="sara", due=date(2026, 11, 30),
-                  actions="A triage rota: one agent acknowledges every new incident.")  # fmt: skip
+        imp = self.improvement(
+            t,
+            self.first_breach or first_problem,
+            title="Acknowledge incidents within 20 minutes",
+            trigger_kind="sla_breach",
+            lever="process_optimisation",
+        )
+        self.fire(
+            imp,
+            "plan",
+            t,
+            kpi="mtta",
+            direction="lower",
+            target_duration=timedelta(minutes=20),
+            owner="sara",
+            due=date(2026, 11, 30),
+            actions="A triage rota: one agent acknowledges every new incident.",
+        )
         self.measure(imp, t)
         self.fire(imp, "do", t + day)
         self.fire(imp, "update", TRIAGE_ROTA, effective_from=TRIAGE_ROTA)
         self.measure(imp, local(date(2026, 11, 2), 10))
         self.fire(imp, "act", local(date(2026, 11, 3), 10), decision="standardise")
-        self.fire(imp, "close", local(date(2026, 11, 4), 10),
-                  standardisation="The rota is in the service-desk runbook.")  # fmt: skip
+        self.fire(
+            imp,
+            "close",
+            local(date(2026, 11, 4), 10),
+            standardisation="The rota is in the service-desk runbook.",
+        )
         # CSAT 92 %: a first cycle falls short, the second is running.
         t = local(date(2026, 9, 7), 10)
-        imp = self.improvement(t, self.low_survey or first_problem, title="Raise CSAT to 92 %",
-                               trigger_kind="low_csat", lever="review_finding")  # fmt: skip
-        self.fire(imp, "plan", t, kpi="csat", direction="higher", target_value=0.92,
-                  owner="li", due=date(2026, 12, 31),
-                  actions="Call back every caller who scores 1 or 2 within a day.")  # fmt: skip
+        imp = self.improvement(
+            t,
+            self.low_survey or first_problem,
+            title="Raise CSAT to 92 %",
+            trigger_kind="low_csat",
+            lever="review_finding",
+        )
+        self.fire(
+            imp,
+            "plan",
+            t,
+            kpi="csat",
+            direction="higher",
+            target_value=0.92,
+            owner="li",
+            due=date(2026, 12, 31),
+            actions="Call back every caller who scores 1 or 2 within a day.",
+        )
         self.measure(imp, t)
         self.fire(imp, "do", t + day)
         self.fire(imp, "update", SURVEY_FIX, effective_from=SURVEY_FIX)
         self.measure(imp, local(date(2026, 10, 12), 10))
-        self.fire(imp, "act", local(date(2026, 10, 12), 11), decision="adjust",
-                  root_cause_note="Weekend surveys went to an unwatched queue; no call-backs.")  # fmt: skip
+        self.fire(
+            imp,
+            "act",
+            local(date(2026, 10, 12), 11),
+            decision="adjust",
+            root_cause_note="Weekend surveys went to an unwatched queue; no call-backs.",
+        )
         self.fire(imp, "next_cycle", local(date(2026, 10, 12), 12))
-        self.fire(imp, "do", local(date(2026, 10, 19), 9),
-                  actions="Call-backs, and weekend surveys routed to the on-call agent.")  # fmt: skip
+        self.fire(
+            imp,
+            "do",
+            local(date(2026, 10, 19), 9),
+            actions="Call-backs, and weekend surveys routed to the on-call agent.",
+        )
         # Availability 99.9 % for mail: planned after the October outage.
         t = local(date(2026, 10, 20), 10)
         october = self.engine.find(process="incident", major=True)
         trigger = next(r.id for r in october if r.opened_at.month == 10)
-        imp = self.improvement(t, trigger, title="Mail availability back to 99.9 %",
-                               trigger_kind="missed_target", lever="technology_upgrade")  # fmt: skip
-        self.fire(imp, "plan", t + day, kpi="availability", service="mail", direction="higher",
-                  target_value=0.999, owner="wei", due=date(2027, 3, 31))  # fmt: skip
+        imp = self.improvement(
+            t,
+            trigger,
+            title="Mail availability back to 99.9 %",
+            trigger_kind="missed_target",
+            lever="technology_upgrade",
+        )
+        self.fire(
+            imp,
+            "plan",
+            t + day,
+            kpi="availability",
+            service="mail",
+            direction="higher",
+            target_value=0.999,
+            owner="wei",
+            due=date(2027, 3, 31),
+        )
         self.measure(imp, t + day)
 
 

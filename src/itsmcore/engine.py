@@ -28,6 +28,7 @@ from typing import Any
 
 import attrs
 
+from itsmcore import monitoring_engine
 from itsmcore._time import require_aware
 from itsmcore.adapters.memory import MemoryStorage
 from itsmcore.cadence import Cadence, CadenceOccurrence, check_cadences, run_cadences
@@ -39,6 +40,7 @@ from itsmcore.improvement.kpis import History, KpiValue
 from itsmcore.improvement.pdca import measurement_for
 from itsmcore.improvement.sources import compute_kpi
 from itsmcore.machine import apply_link
+from itsmcore.monitoring import MonitoringPolicy, Observation
 from itsmcore.ports.plugins import PluginHost
 from itsmcore.ports.storage import Deadline, Notification, Storage
 from itsmcore.processes.feedback import follow_up_fields as follow_up_fields_of
@@ -47,7 +49,7 @@ from itsmcore.records import SYSTEM, Actor, Event, Link, Record, Step
 from itsmcore.registry import Registry
 from itsmcore.relations import DEFAULT_LINK_RULES, ImpactedItem, LinkRules
 from itsmcore.relations import impact as impact_of
-from itsmcore.sla.availability import Period
+from itsmcore.sla.availability import Outage, Period
 from itsmcore.sla.calendar import BusinessCalendar
 from itsmcore.sla.clock import ClockStatus
 from itsmcore.sla.defaults import DEFAULT_POLICIES
@@ -108,6 +110,10 @@ class Engine:
     ``cadences`` are recurring schedules (:class:`~itsmcore.cadence.Cadence`) whose due
     occurrences :meth:`tick` opens, each exactly once; they are checked against the
     catalog (``SpecError``). See ``docs/cadences.md``.
+
+    ``monitoring`` is the :class:`~itsmcore.monitoring.MonitoringPolicy` that
+    :meth:`observe` and :meth:`sample` follow (default: the default severities, no
+    rules, no thresholds). See ``docs/monitoring.md``.
     """
 
     def __init__(
@@ -123,6 +129,7 @@ class Engine:
         calendars: Mapping[str, BusinessCalendar] | None = None,
         policies: Iterable[SlaPolicy] | None = None,
         cadences: Iterable[Cadence] = (),
+        monitoring: MonitoringPolicy | None = None,
     ) -> None:
         self.plugins: PluginHost = PluginHost(plugins, entry_points=entry_points)
         self.registry: Registry = self.plugins.registry()
@@ -146,6 +153,9 @@ class Engine:
         self.sla_rules: SlaRules = SlaRules(policies, calendars)
         self.sla_rules.check(self.catalog)
         self.cadences: tuple[Cadence, ...] = check_cadences(cadences, self.catalog)
+        self.monitoring: MonitoringPolicy = (
+            monitoring if monitoring is not None else MonitoringPolicy()
+        )
         # This engine's last tick per cadence (a tick looks back to it; claims dedupe).
         self._cadence_marks: dict[str, datetime] = {}
         # Resolved last, so a failure above never leaves a store open.
@@ -452,6 +462,50 @@ class Engine:
         """
         self.catalog.register(spec)
 
+    # -- monitoring (event management; see docs/monitoring.md) -----------------------------
+
+    def observe(self, observation: Observation) -> Record | None:
+        """Record one monitoring observation; returns the incident it opened or
+        changed, or ``None`` (an informational severity, or a clearing with no open
+        incident).
+
+        The first firing of ``observation.key`` opens an incident (channel
+        ``monitoring``, impact and urgency from :attr:`monitoring`'s severities,
+        linked ``affects`` to the CI its ``ci`` label names when that record exists);
+        further firings while it is open add to it (``alert_count``,
+        ``alert_last_seen``), never a second one, even with concurrent observers; a
+        clearing records ``alert_cleared_at`` and, when the rule says
+        ``auto_resolve``, resolves it as :data:`~itsmcore.SYSTEM`. After the incident
+        is closed, the key opens a new one. See :mod:`itsmcore.monitoring_engine`.
+        Raises ``ValidationError``, ``Forbidden``, and ``ConcurrencyError`` only when
+        the incident kept changing under it for many attempts.
+        """
+        return monitoring_engine.observe(self, observation)
+
+    def sample(
+        self,
+        metric: str,
+        value: float,
+        *,
+        at: datetime,
+        labels: Mapping[str, str] | None = None,
+        mode: str = "passive",
+    ) -> list[Observation]:
+        """Feed one metric sample to :attr:`monitoring`'s threshold rules and
+        :meth:`observe` what they emit; returns those observations (a rule fires once
+        per breach lasting its ``for``, and clears once). Each series' state is kept
+        in the store, so several workers agree; a sample that changes no state writes
+        nothing. Raises ``ValidationError`` (a non-finite value, a naive ``at``)."""
+        return monitoring_engine.sample(self, metric, value, at=at, labels=labels, mode=mode)
+
+    def outages(self, service: str, period: Period) -> list[Outage]:
+        """The outages of ``service`` (a service record id) overlapping ``period``:
+        unplanned from its major or ``outage`` incidents, planned from its authorised
+        changes' windows, computed from events before the period's end. Pass them to
+        :func:`itsmcore.sla.availability.availability`. See
+        :mod:`itsmcore.monitoring.outages`."""
+        return monitoring_engine.outages(self, service, period)
+
     # -- queries ---------------------------------------------------------------------------
 
     def impact(
@@ -687,7 +741,8 @@ class Engine:
         out: dict[str, list[Deadline]] = {}
         for step in steps:
             rid = step.record.id
-            out[rid] = []
+            # A process no policy or timer watches never has deadlines: leave its
+            # (empty) set alone instead of rewriting it on every save.
             if not self.sla_rules.watches(self.spec_of(step.record)):
                 continue
             if rid not in histories:

@@ -97,7 +97,7 @@ def _resolved(engine: ic.Engine) -> str:
         "resolve",
         at=at,
         actor=w.WORKER,
-        fields={"resolution_code": "solved", "resolution_notes": "restarted"},
+        fields={"resolution_code": "fixed", "resolution_notes": "restarted"},
     )
     return rec.id
 

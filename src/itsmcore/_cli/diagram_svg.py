@@ -39,18 +39,23 @@ _FILL: Final = {
 _Edge = tuple[str, str, str]  # source, target, label
 
 
+def _wide(sources: tuple[str, ...], target: str, terminal: set[str]) -> bool:
+    """From every state, or from three or more into one terminal state (``cancel``)."""
+    return "*" in sources or (len(sources) >= 3 and target in terminal)
+
+
 def _classify(spec: ProcessSpec) -> tuple[list[_Edge], dict[str, list[str]], list[str]]:
     """Regular edges (labels merged per pair), self-transitions per state, and the
     footer lines for transitions from everywhere."""
     pairs: dict[tuple[str, str], list[str]] = {}
     loops: dict[str, list[str]] = {}
     footer: list[str] = []
+    terminal = {s.name for s in spec.states if s.terminal}
     for t in spec.transitions:
-        wide = "*" in t.sources or (len(t.sources) >= 3 and t.target != "=")
-        if wide:
+        if _wide(t.sources, t.target, terminal):
             where = "every non-terminal state" if "*" in t.sources else ", ".join(t.sources)
-            goes = "stays in its state" if t.target == "=" else f"→ {t.target}"
-            footer.append(f"{t.event}: from {where}, {goes}")
+            goes = "stays in its state" if t.target == "=" else t.target
+            footer.append(f"{t.event}: {where} → {goes}")
             continue
         for src in t.sources:
             dst = src if t.target == "=" else t.target
@@ -69,8 +74,9 @@ def _ranks(spec: ProcessSpec, edges: list[_Edge]) -> dict[str, int]:
     nexts: dict[str, list[str]] = {s.name: [] for s in spec.states}
     for src, dst, _ in edges:
         nexts[src].append(dst)
+    terminal = {s.name for s in spec.states if s.terminal}
     for t in spec.transitions:  # wide transitions still place their target below
-        if ("*" in t.sources or len(t.sources) >= 3) and t.target != "=":
+        if _wide(t.sources, t.target, terminal) and t.target != "=":
             sources = (
                 [s.name for s in spec.states if not s.terminal] if "*" in t.sources else t.sources
             )
@@ -100,9 +106,13 @@ def _ranks(spec: ProcessSpec, edges: list[_Edge]) -> dict[str, int]:
     for node in reversed(order):  # reverse post-order is a topological order
         for child in forward[node]:
             rank[child] = max(rank[child], rank[node] + 1)
-    last = max(rank.values(), default=0) + 1
+    bottom = max(rank.values(), default=0)
+    reached = {dst for _, dst, _ in edges}
+    for t in spec.transitions:  # a sink only ``cancel`` reaches sits in the bottom row
+        if _wide(t.sources, t.target, terminal) and t.target not in reached:
+            rank[t.target] = bottom
     for s in spec.states:
-        rank.setdefault(s.name, last)
+        rank.setdefault(s.name, bottom + 1)
     return rank
 
 
@@ -169,23 +179,24 @@ def to_svg(spec: ProcessSpec) -> str:
         (x1, y1), (x2, y2) = pos[src], pos[dst]
         span = range(rank[src], rank[dst] + 1)
         bulge = max(right_edge[r] for r in span if r in right_edge) + 26 + 16 * i
-        sx, ex = x1 + width_of[src] / 2, x2 + width_of[dst] / 2
+        sx, ex, ey = x1 + width_of[src] / 2, x2 + width_of[dst] / 4, y2 - _BOX_H / 2
         parts.append(
-            f'<path d="M {sx:.1f} {y1:.1f} C {bulge:.1f} {y1:.1f}, {bulge:.1f} {y2:.1f}, '
-            f'{ex:.1f} {y2:.1f}" class="edge"/>'
+            f'<path d="M {sx:.1f} {y1:.1f} C {bulge:.1f} {y1:.1f}, {bulge:.1f} {ey - 40:.1f}, '
+            f'{ex:.1f} {ey:.1f}" class="edge"/>'
         )
-        parts.append(_label(bulge - 20, (y1 + y2) / 2, text, "start"))
+        mx, my = 0.75 * bulge + 0.125 * (sx + ex), 0.5 * (y1 + ey) - 15
+        parts.append(_label(mx + 6, my, text, "start"))
     for i, (src, dst, text) in enumerate(back):
         (x1, y1), (x2, y2) = pos[src], pos[dst]
         low, high = sorted((rank[src], rank[dst]))
         bulge = min(left_edge[r] for r in range(low, high + 1) if r in left_edge) - 26 - 16 * i
-        sx, ex = x1 - width_of[src] / 2, x2 - width_of[dst] / 2
-        mid = (y1 + y2) / 2 + (0 if y1 != y2 else 30)
+        sx, ex, ey = x1 - width_of[src] / 2, x2 - width_of[dst] / 4, y2 + _BOX_H / 2
         parts.append(
-            f'<path d="M {sx:.1f} {y1 + 6:.1f} C {bulge:.1f} {y1 + 6:.1f}, {bulge:.1f} '
-            f'{y2 - 6:.1f}, {ex:.1f} {y2 - 6:.1f}" class="edge back"/>'
+            f'<path d="M {sx:.1f} {y1:.1f} C {bulge:.1f} {y1:.1f}, {bulge:.1f} {ey + 40:.1f}, '
+            f'{ex:.1f} {ey:.1f}" class="edge back"/>'
         )
-        parts.append(_label(bulge + 20, mid, text, "end"))
+        mx, my = 0.75 * bulge + 0.125 * (sx + ex), 0.5 * (y1 + ey) + 15
+        parts.append(_label(mx - 6, my, text, "end"))
     for src, dst, text in edges:
         if rank[dst] != rank[src] + 1:
             continue

@@ -343,40 +343,59 @@ class PostgresStorage:
             for rid, sig in (signatures or {}).items()
         ]
         sql = self._sql
-        with self._transaction() as conn:
-            lost: list[str] = []
-            for rid in sorted(records):  # one lock order for every writer: no deadlock
-                row = records[rid]
-                if expected[rid] == 0:
-                    cur = conn.execute(sql.insert_record, row[:-1])
-                else:
-                    cur = conn.execute(sql.update_record, row)
-                if cur.rowcount != 1:
-                    lost.append(rid)
-            stored = dict(expected)
-            if lost:
-                found = conn.execute(sql.versions, (lost,)).fetchall()
-                stored.update(dict.fromkeys(lost, 0) | {str(r): int(v) for r, v in found})
-            conflict = _first_conflict(steps, stored)
-            if conflict is None and lost:  # a lost write is a conflict, whatever was read
-                conflict = ConcurrencyError(expected[lost[0]], stored[lost[0]], lost[0])
-            if conflict is not None:
-                raise conflict
+        # One round trip for the whole transaction (pipeline), then COMMIT only if every
+        # conditional write hit its row; otherwise roll back and say why.
+        with self._checkout() as conn:
+            lost: list[str] | None = None  # None: an event already stored (see below)
+            committing = False
             try:
-                conn.execute(sql.insert_events, events)
+                with conn.pipeline() as pipe, conn.transaction():
+                    written = []
+                    for rid in sorted(records):  # one lock order for all writers: no deadlock
+                        row = records[rid]
+                        if expected[rid] == 0:
+                            written.append((rid, conn.execute(sql.insert_record, row[:-1])))
+                        else:
+                            written.append((rid, conn.execute(sql.update_record, row)))
+                    conn.execute(sql.insert_events, events)
+                    if notes[0]:
+                        notify = self.schema if self.notify else None
+                        conn.execute(sql.insert_outbox, (*notes, notify))
+                    if deadlines:
+                        conn.execute(sql.delete_deadlines, (list(deadlines),))
+                        if dues[0]:
+                            conn.execute(sql.insert_deadlines, dues)
+                    for row in signed:
+                        conn.execute(sql.upsert_head, row)
+                    pipe.sync()
+                    lost = [rid for rid, cur in written if cur.rowcount != 1]
+                    structural = None if lost else _first_conflict(steps, expected)
+                    if lost or structural is not None:
+                        raise _Rollback(structural)
+                    committing = True
+                return
+            except _Rollback as rollback:
+                if rollback.conflict is not None:
+                    raise rollback.conflict from None
             except self._psycopg.errors.UniqueViolation:
-                raise StorageError(
-                    f"{self._where}: the events table already holds a version the records "
-                    "table does not know; it was edited outside itsmcore: restore a backup"
-                ) from None
-            if notes[0]:
-                conn.execute(sql.insert_outbox, (*notes, self.schema if self.notify else None))
-            if deadlines:
-                conn.execute(sql.delete_deadlines, (list(deadlines),))
-                if dues[0]:
-                    conn.execute(sql.insert_deadlines, dues)
-            for row in signed:
-                conn.execute(sql.upsert_head, row)
+                pass  # a stale step's event exists already: find out which below
+            except self._psycopg.Error as exc:
+                if committing:
+                    raise describe(
+                        exc, self._where, lock_timeout=self.lock_timeout, committing=True
+                    ) from exc
+                raise
+            found = conn.execute(sql.versions, (list(records),)).fetchall()
+        stored = dict.fromkeys(records, 0) | {str(r): int(v) for r, v in found}
+        conflict = _first_conflict(steps, stored)
+        if conflict is not None:
+            raise conflict
+        if lost:  # a lost write is a conflict, even if the version read now looks right
+            raise ConcurrencyError(expected[lost[0]], stored[lost[0]], lost[0])
+        raise StorageError(
+            f"{self._where}: the events table already holds a version the records table "
+            "does not know; it was edited outside itsmcore: restore a backup"
+        )
 
     def claim(self, claims: Sequence[Claim], *, outbox: Sequence[Notification] = ()) -> list[Claim]:
         first: dict[str, Claim] = {}
@@ -593,6 +612,14 @@ class PostgresStorage:
             conn.execute(self._sql.release_due, (self._owner,))
             conn.execute(self._sql.release_pending, (self._owner,))
         pool.close()
+
+
+class _Rollback(Exception):
+    """Ends an append's transaction without committing (private)."""
+
+    def __init__(self, conflict: ConcurrencyError | None) -> None:
+        super().__init__("rollback")
+        self.conflict = conflict
 
 
 def _first_conflict(steps: Sequence[Step], stored: Mapping[str, int]) -> ConcurrencyError | None:

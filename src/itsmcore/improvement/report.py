@@ -387,15 +387,17 @@ footer {{ margin-top: 3rem; border-top: 1px solid #ccc; padding-top: .5rem; }}
 
 
 def format_duration_text(value: timedelta) -> str:
-    """A duration for people: ``2 d 3 h``, ``13 h 45 min``, ``25 min``, ``40 s``."""
-    seconds = round(value.total_seconds())
+    """A duration for people, to two units, the smaller one truncated: ``2 d 3 h``,
+    ``13 h 45 min``, ``43 min 12 s``, ``40 s``."""
+    seconds = int(value.total_seconds())
     days, rest = divmod(seconds, 86_400)
     hours, rest = divmod(rest, 3_600)
     minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    if minutes:
-        return f"{minutes} min"
+    for big, big_unit, small, small_unit in (
+        (days, "d", hours, "h"),
+        (hours, "h", minutes, "min"),
+        (minutes, "min", secs, "s"),
+    ):
+        if big:
+            return f"{big} {big_unit} {small} {small_unit}" if small else f"{big} {big_unit}"
     return f"{secs} s"

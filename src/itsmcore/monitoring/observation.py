@@ -62,14 +62,19 @@ def _problems(obs: Observation) -> list[tuple[str, str]]:
     if obs.status not in STATUSES:
         errors.append(("$.status", f"must be 'firing' or 'resolved', got {obs.status!r}"))
     if obs.mode not in MODES:
-        errors.append(("$.mode", f"must be 'active' (probe) or 'passive' (alert), got {obs.mode!r}"))
-    if not isinstance(obs.at, datetime):
-        errors.append(("$.at", f"expected a timezone-aware datetime, got {type(obs.at).__name__}"))
-    elif obs.at.tzinfo is None or obs.at.utcoffset() is None:
+        errors.append(
+            ("$.mode", f"must be 'active' (probe) or 'passive' (alert), got {obs.mode!r}")
+        )
+    at: object = obs.at
+    if not isinstance(at, datetime):
+        errors.append(("$.at", f"expected a timezone-aware datetime, got {type(at).__name__}"))
+    elif at.tzinfo is None or at.utcoffset() is None:
         errors.append(("$.at", "naive datetime: attach a time zone (e.g. tzinfo=timezone.utc)"))
-    if not isinstance(obs.severity, str) or not obs.severity:
+    severity: object = obs.severity
+    if not isinstance(severity, str) or not severity:
         errors.append(("$.severity", "must be a non-empty string such as 'critical'"))
-    if not isinstance(obs.summary, str):
+    summary: object = obs.summary
+    if not isinstance(summary, str):
         errors.append(("$.summary", "must be a string"))
     for name, value in obs.labels.items():
         if not isinstance(name, str) or not name or not isinstance(value, str):

@@ -151,7 +151,9 @@ def maintenance_windows(
         end = fields.get("actual_end")
         if end is None:
             planned_end = fields.get("planned_end")
-            end = planned_end if isinstance(planned_end, datetime) and planned_end >= start else None
+            end = (
+                planned_end if isinstance(planned_end, datetime) and planned_end >= start else None
+            )
         out.append(Outage(service, start, end, planned=True, id=history.record_id))
     return out
 

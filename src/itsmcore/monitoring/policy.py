@@ -135,7 +135,8 @@ class AlertRule:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], path: str = "$") -> AlertRule:
         """Read a rule from plain data (the attribute names as keys)."""
-        return _build(cls, data, path)
+        rule: AlertRule = _build(cls, data, path)
+        return rule
 
 
 def _build(cls: type[Any], data: Mapping[str, Any], path: str) -> Any:
@@ -182,12 +183,13 @@ class MonitoringPolicy:
 
     def __attrs_post_init__(self) -> None:
         errors: list[tuple[str, str]] = []
-        for i, rule in enumerate(self.rules):
-            if not isinstance(rule, AlertRule):
-                errors.append((f"$.rules[{i}]", "expected an AlertRule"))
-        for i, threshold in enumerate(self.thresholds):
-            if not isinstance(threshold, ThresholdRule):
-                errors.append((f"$.thresholds[{i}]", "expected a ThresholdRule"))
+        given: list[tuple[str, object, type]] = [
+            *((f"$.rules[{i}]", r, AlertRule) for i, r in enumerate(self.rules)),
+            *((f"$.thresholds[{i}]", t, ThresholdRule) for i, t in enumerate(self.thresholds)),
+        ]
+        for path, item, kind in given:
+            if not isinstance(item, kind):
+                errors.append((path, f"expected a {kind.__name__}"))
         if errors:
             raise ValidationError(errors)
         names = [t.name for t in self.thresholds]

@@ -67,9 +67,7 @@ def _fieldmap(value: Mapping[str, Any] | None) -> FieldMap:
 
 
 def _finite(value: object) -> bool:
-    return (
-        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    )
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @attrs.frozen(slots=True)
