@@ -36,7 +36,7 @@ class DeskNotifier:
                 "kind": notification.kind,
                 "record_id": notification.record_id,
                 "at": notification.at.isoformat(),
-                **dict(notification.payload),
+                "payload": dict(notification.payload),
             }
             self.mailbox.append(message)
         _log.info("notify %s %s", notification.kind, notification.id)

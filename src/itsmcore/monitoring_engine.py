@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -76,20 +76,32 @@ def _load(storage: Storage, record_id: str) -> Record | None:
         return None
 
 
-def current_incident(storage: Storage, base: str) -> tuple[int, Record | None]:
-    """The latest generation of ``base`` and its record (``(0, None)`` for none),
-    by exponential then binary probing of the dense generations 1..g."""
+def current_incident(
+    storage: Storage, base: str, live: Callable[[Record], bool] | None = None
+) -> tuple[int, Record | None]:
+    """The latest generation of ``base`` and its record (``(0, None)`` for none).
+
+    Generations are dense (1..g), so exponential then binary probing finds the last
+    one. With ``live`` (true for a record that is not closed or cancelled) a live
+    record ends the search early: generation *g + 1* is only opened after *g* was seen
+    finished, and a finished record never goes back, so a live one is the latest.
+    """
+    is_live = live or (lambda _record: False)
     first = _load(storage, f"{base}-1")
-    if first is None:
-        return 0, None
+    if first is None or is_live(first):
+        return (0, None) if first is None else (1, first)
     low, found, high = 1, first, 2
     while (record := _load(storage, f"{base}-{high}")) is not None:
+        if is_live(record):
+            return high, record
         low, found, high = high, record, high * 2
     while high - low > 1:
         middle = (low + high) // 2
         record = _load(storage, f"{base}-{middle}")
         if record is None:
             high = middle
+        elif is_live(record):
+            return middle, record
         else:
             low, found = middle, record
     return low, found
@@ -109,9 +121,13 @@ def observe(engine: Engine, observation: Observation) -> Record | None:
         return None  # informational: no incident
     spec = engine.catalog.get(INCIDENT)
     base = incident_base_id(spec, observation.key)
+
+    def is_live(record: Record) -> bool:
+        return not engine.spec_of(record).is_terminal(record.state)
+
     for _attempt in range(MAX_ATTEMPTS):
-        generation, record = current_incident(engine.storage, base)
-        live = record is not None and not engine.spec_of(record).is_terminal(record.state)
+        generation, record = current_incident(engine.storage, base, is_live)
+        live = record is not None and is_live(record)
         try:
             if observation.firing:
                 if record is None or not live:

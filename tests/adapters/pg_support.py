@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import functools
 import os
+import random
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +21,6 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-import pytest
 import sqlite_workers as w
 
 import itsmcore as ic
@@ -41,6 +42,8 @@ def _server_problem() -> str | None:
 
 def require_server() -> None:
     """Skip the calling test when no server answers; fail instead in CI."""
+    import pytest  # not at the top: spawned workers import this module, and start fast
+
     problem = _server_problem()
     if problem is None:
         return
@@ -107,13 +110,38 @@ def counter_engine(schema: str, **options: Any) -> ic.Engine:
     return ic.Engine(store(schema, **options), processes=[w.COUNTER], plugins=[w.HmacSigner()])
 
 
+def increment(engine: ic.Engine, record_id: str, rng: random.Random) -> tuple[int, int]:
+    """One read-modify-write save, retried on ``ConcurrencyError`` and ``StorageBusy``
+    after a short random pause that grows with each retry (so eight writers do not all
+    come back at once). Returns (conflicts, busy) seen before it succeeded."""
+    conflicts = busy = 0
+    while True:
+        record = engine.get(record_id)
+        try:
+            engine.fire(
+                record_id,
+                "update",
+                at=w.T0,
+                actor=w.WORKER,
+                fields={"count": record.fields["count"] + 1},
+                expected_version=record.version,
+            )
+            return conflicts, busy
+        except ic.ConcurrencyError:
+            conflicts += 1
+        except ic.StorageBusy:
+            busy += 1
+        time.sleep(rng.uniform(0, 0.001 * 2 ** min(conflicts + busy, 5)))
+
+
 def contend(schema: str, record_id: str, saves: int, start: Any) -> tuple[int, int]:
     """``saves`` read-modify-write increments of one record, started together."""
     engine = counter_engine(schema, lock_timeout=30)
+    rng = random.Random(os.getpid())
     start.wait()
     conflicts = busy = 0
     for _ in range(saves):
-        c, b = w.increment(engine, record_id)
+        c, b = increment(engine, record_id, rng)
         conflicts += c
         busy += b
     engine.close()

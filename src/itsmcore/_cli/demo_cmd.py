@@ -83,7 +83,7 @@ def demo(db: Path, seed: int, days: int, start: str, overwrite: bool, no_report:
                 f"{str(db)!r} already exists: pass --overwrite to replace it, or --db another path"
             )
         _remove_store(db)
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     with Progress(
         TextColumn("simulating"),
         BarColumn(),

@@ -115,6 +115,18 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
         "CREATE INDEX deadlines_due ON {s}.deadlines (due_us, record_id, key)",
         "CREATE INDEX deadlines_leased ON {s}.deadlines (lease_owner) "
         "WHERE lease_owner IS NOT NULL",
+        # The optimistic check inside the statement that writes: a record write that
+        # missed its row (stale version, or an id taken) aborts the transaction with
+        # SQLSTATE IM409, so a whole save goes to the server in one round trip.
+        """CREATE FUNCTION {s}.expect_one_row(written bigint) RETURNS void
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                IF written <> 1 THEN
+                    RAISE EXCEPTION USING ERRCODE = 'IM409',
+                        MESSAGE = 'itsmcore: the record is not at the expected version';
+                END IF;
+            END
+            $$""",
         """CREATE TABLE {s}.heads (
             record_id text COLLATE "C" PRIMARY KEY,
             version integer NOT NULL,

@@ -48,7 +48,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from itsmcore.adapters._postgres_rows import encode, field_condition, fields_jsonb, micros
 from itsmcore.adapters._postgres_schema import (
     CHANNEL,
-    describe,
     driver,
     ensure_schema,
     quote_schema,
@@ -56,6 +55,7 @@ from itsmcore.adapters._postgres_schema import (
 )
 from itsmcore.errors import (
     ConcurrencyError,
+    ItsmError,
     NotFound,
     StorageError,
     StorageUnavailable,
@@ -76,6 +76,8 @@ Row = tuple[Any, ...]
 #: The adapter's own options (keywords of :class:`PostgresStorage`, URL query parameters).
 OPTIONS: Final = ("schema", "pool_size", "lock_timeout", "connect_timeout", "lease", "notify")
 _IDLE_IN_TRANSACTION_MS: Final = 60_000
+_STALE: Final = "IM409"  # raised by the schema's expect_one_row()
+_UNIQUE_VIOLATION: Final = "23505"
 
 
 def postgres_options(url: str) -> tuple[str, dict[str, Any]]:
@@ -265,28 +267,24 @@ class PostgresStorage:
             return self._pool
 
     @contextmanager
-    def _checkout(self) -> Iterator[psycopg.Connection[Row]]:
-        """A pooled connection; driver errors inside the block are translated."""
+    def _checkout(self, *, writing: bool = False) -> Iterator[psycopg.Connection[Row]]:
+        """A pooled connection; driver errors inside the block are translated. With
+        ``writing``, a lost connection leaves the outcome unknown (``StorageUnavailable``
+        with ``outcome_unknown``): a write may have been committed."""
         pool = self._current_pool()
-        with translate(self._where, self.lock_timeout), pool.connection() as conn:
+        with (
+            translate(self._where, self.lock_timeout, committing=writing),
+            pool.connection() as conn,
+        ):
             yield conn
 
     @contextmanager
-    def _transaction(self) -> Iterator[psycopg.Connection[Row]]:
-        """One READ COMMITTED transaction on a pooled connection, rolled back on error.
-        A connection lost during ``COMMIT`` raises ``StorageUnavailable(outcome_unknown)``."""
-        with self._checkout() as conn:
-            committing = False
-            try:
-                with conn.transaction():
-                    yield conn
-                    committing = True
-            except self._psycopg.Error as exc:
-                if committing:
-                    raise describe(
-                        exc, self._where, lock_timeout=self.lock_timeout, committing=True
-                    ) from exc
-                raise
+    def _pipeline(self) -> Iterator[psycopg.Connection[Row]]:
+        """One READ COMMITTED transaction sent in one round trip: ``BEGIN``, the
+        statements the block queues, ``COMMIT``. Row locks are held only while the server
+        runs them, never across a round trip; an error in any statement rolls back all."""
+        with self._checkout(writing=True) as conn, conn.pipeline(), conn.transaction():
+            yield conn
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Rows of one read; retried once on a connection that turned out dead."""
@@ -342,60 +340,61 @@ class PostgresStorage:
             (rid, heads[rid].event.version, heads[rid].event.hash, sig)
             for rid, sig in (signatures or {}).items()
         ]
+        if _first_conflict(steps, expected) is not None:  # out of order: nothing to send
+            raise self._conflict(steps, records, stale=False)
         sql = self._sql
-        # One round trip for the whole transaction (pipeline), then COMMIT only if every
-        # conditional write hit its row; otherwise roll back and say why.
-        with self._checkout() as conn:
-            lost: list[str] | None = None  # None: an event already stored (see below)
-            committing = False
-            try:
-                with conn.pipeline() as pipe, conn.transaction():
-                    written = []
-                    for rid in sorted(records):  # one lock order for all writers: no deadlock
-                        row = records[rid]
-                        if expected[rid] == 0:
-                            written.append((rid, conn.execute(sql.insert_record, row[:-1])))
-                        else:
-                            written.append((rid, conn.execute(sql.update_record, row)))
-                    conn.execute(sql.insert_events, events)
-                    if notes[0]:
-                        notify = self.schema if self.notify else None
-                        conn.execute(sql.insert_outbox, (*notes, notify))
-                    if deadlines:
-                        conn.execute(sql.delete_deadlines, (list(deadlines),))
-                        if dues[0]:
-                            conn.execute(sql.insert_deadlines, dues)
-                    for row in signed:
-                        conn.execute(sql.upsert_head, row)
-                    pipe.sync()
-                    lost = [rid for rid, cur in written if cur.rowcount != 1]
-                    structural = None if lost else _first_conflict(steps, expected)
-                    if lost or structural is not None:
-                        raise _Rollback(structural)
-                    committing = True
-                return
-            except _Rollback as rollback:
-                if rollback.conflict is not None:
-                    raise rollback.conflict from None
-            except self._psycopg.errors.UniqueViolation:
-                pass  # a stale step's event exists already: find out which below
-            except self._psycopg.Error as exc:
-                if committing:
-                    raise describe(
-                        exc, self._where, lock_timeout=self.lock_timeout, committing=True
-                    ) from exc
-                raise
-            found = conn.execute(sql.versions, (list(records),)).fetchall()
+        try:
+            with self._pipeline() as conn:
+                for rid in sorted(records):  # one lock order for all writers: no deadlock
+                    row = records[rid]
+                    if expected[rid] == 0:
+                        conn.execute(sql.insert_record, row[:-1])
+                    else:
+                        conn.execute(sql.update_record, row)
+                conn.execute(sql.insert_events, events)
+                if notes[0]:
+                    conn.execute(sql.insert_outbox, (*notes, self.schema if self.notify else None))
+                if deadlines:
+                    conn.execute(sql.delete_deadlines, (list(deadlines),))
+                    if dues[0]:
+                        conn.execute(sql.insert_deadlines, dues)
+                for row in signed:
+                    conn.execute(sql.upsert_head, row)
+        except StorageUnavailable:
+            if steps and self._landed(steps[-1].event):
+                return  # the connection broke after the commit: the save is stored
+            raise
+        except StorageError as exc:
+            state = getattr(exc.__cause__, "sqlstate", None)
+            if state in (_STALE, _UNIQUE_VIOLATION):
+                raise self._conflict(steps, records, stale=state == _STALE) from None
+            raise
+
+    def _conflict(
+        self, steps: Sequence[Step], records: Mapping[str, Any], *, stale: bool
+    ) -> ItsmError:
+        """Why an append was refused: the ``ConcurrencyError`` of its first step that
+        does not follow the stored version (as the reference adapter reports it)."""
+        found = self._read(self._sql.versions, (list(records),))
         stored = dict.fromkeys(records, 0) | {str(r): int(v) for r, v in found}
         conflict = _first_conflict(steps, stored)
         if conflict is not None:
-            raise conflict
-        if lost:  # a lost write is a conflict, even if the version read now looks right
-            raise ConcurrencyError(expected[lost[0]], stored[lost[0]], lost[0])
-        raise StorageError(
+            return conflict
+        if stale:  # refused, though the versions read now follow: another writer raced
+            rid = steps[0].record.id
+            return ConcurrencyError(steps[0].record.version - 1, stored[rid], rid)
+        return StorageError(
             f"{self._where}: the events table already holds a version the records table "
             "does not know; it was edited outside itsmcore: restore a backup"
         )
+
+    def _landed(self, event: Event) -> bool:
+        """Whether ``event`` is stored exactly (after a connection lost mid-write)."""
+        try:
+            rows = self._read(self._sql.event, (event.record_id, event.version))
+        except StorageError:
+            return False
+        return bool(rows) and rows[0][0] == encode(event)
 
     def claim(self, claims: Sequence[Claim], *, outbox: Sequence[Notification] = ()) -> list[Claim]:
         first: dict[str, Claim] = {}
@@ -403,25 +402,17 @@ class PostgresStorage:
             first.setdefault(c.key, c)
         keys = sorted(first)  # one lock order for every worker: no deadlock
         rows = [keys, [first[k].record_id for k in keys], [encode(first[k]) for k in keys]]
-        encoded = [(n, encode(n)) for n in outbox]
-        sql = self._sql
-        with self._transaction() as conn:
-            won = (
-                {str(k) for (k,) in conn.execute(sql.insert_claims, rows).fetchall()}
-                if keys
-                else set()
-            )
-            kept = [(n, data) for n, data in encoded if n.id in won or n.id not in first]
-            if kept:
-                notes = [[n.id for n, _ in kept], [n.record_id for n, _ in kept]]
-                notes.append([data for _, data in kept])
-                conn.execute(sql.insert_outbox, (*notes, self.schema if self.notify else None))
+        notes = self._outbox_rows(outbox)
+        notify = self.schema if self.notify else None
+        with self._checkout(writing=True) as conn:  # one statement: its own transaction
+            row = conn.execute(self._sql.claim, (*rows, *notes, keys, notify)).fetchone()
+        won = {str(k) for k in (row[0] if row is not None else None) or ()}
         return [c for c in first.values() if c.key in won]
 
     def set_deadlines(self, record_id: str, deadlines: Sequence[Deadline]) -> None:
         rows = self._deadline_rows({record_id: deadlines})
         sql = self._sql
-        with self._transaction() as conn:
+        with self._pipeline() as conn:
             # Take the record's row lock first, as append does: the two never interleave.
             conn.execute(sql.lock_record, (record_id,))
             conn.execute(sql.delete_deadlines, ([record_id],))
@@ -429,14 +420,14 @@ class PostgresStorage:
                 conn.execute(sql.insert_deadlines, rows)
 
     def next_number(self, prefix: str) -> int:
-        with self._checkout() as conn:
+        with self._checkout(writing=True) as conn:
             row = conn.execute(self._sql.next_number, (prefix,)).fetchone()
         assert row is not None
         return int(row[0])
 
     def mark_delivered(self, ids: Sequence[str]) -> None:
         if ids:
-            with self._checkout() as conn:
+            with self._checkout(writing=True) as conn:
                 conn.execute(self._sql.mark_delivered, (list(ids),))
 
     # -- reads -----------------------------------------------------------------------------
@@ -614,14 +605,6 @@ class PostgresStorage:
         pool.close()
 
 
-class _Rollback(Exception):
-    """Ends an append's transaction without committing (private)."""
-
-    def __init__(self, conflict: ConcurrencyError | None) -> None:
-        super().__init__("rollback")
-        self.conflict = conflict
-
-
 def _first_conflict(steps: Sequence[Step], stored: Mapping[str, int]) -> ConcurrencyError | None:
     """The error the first out-of-order step raises, given each record's stored version."""
     current = dict(stored)
@@ -640,24 +623,33 @@ class _Statements:
         self.schema = s
         lease = "lease_owner = %s, lease_until = clock_timestamp() + make_interval(secs => %s)"
         free = "(lease_owner IS NULL OR lease_owner = %s OR lease_until < clock_timestamp())"
+        # The conditional write of a record: it raises _STALE (rolling the whole
+        # transaction back) unless it wrote exactly its one row.
         self.insert_record = (
-            f"INSERT INTO {s}.records (process, state, version, opened_us, fields, data, id) "
-            "VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s) ON CONFLICT (id) DO NOTHING"
+            f"WITH w AS (INSERT INTO {s}.records "
+            "(process, state, version, opened_us, fields, data, id) "
+            "VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s) ON CONFLICT (id) DO NOTHING "
+            f"RETURNING 1) SELECT {s}.expect_one_row((SELECT count(*) FROM w))"
         )
         self.update_record = (
-            f"UPDATE {s}.records SET process = %s, state = %s, version = %s, opened_us = %s, "
-            "fields = %s::jsonb, data = %s WHERE id = %s AND version = %s"
+            f"WITH w AS (UPDATE {s}.records SET process = %s, state = %s, version = %s, "
+            "opened_us = %s, fields = %s::jsonb, data = %s WHERE id = %s AND version = %s "
+            f"RETURNING 1) SELECT {s}.expect_one_row((SELECT count(*) FROM w))"
         )
         self.versions = f"SELECT id, version FROM {s}.records WHERE id = ANY(%s)"
+        self.event = f"SELECT data FROM {s}.events WHERE record_id = %s AND version = %s"
+        # An event already stored is skipped, not an error (that would abort the
+        # pipeline); append counts the rows and rolls back.
         self.insert_events = (
             f"INSERT INTO {s}.events (record_id, version, data) "
-            "SELECT * FROM unnest(%s::text[], %s::integer[], %s::text[])"
+            "SELECT * FROM unnest(%b::text[], %b::integer[], %b::text[]) "
+            "ON CONFLICT (record_id, version) DO NOTHING"
         )
         # Oldest first by seq, in the given order; a known id is kept as it is. The
         # NOTIFY goes out at commit, only when a row was added and notify is on.
         self.insert_outbox = (
             f"WITH added AS (INSERT INTO {s}.outbox (id, record_id, data) "
-            "SELECT i, r, d FROM unnest(%s::text[], %s::text[], %s::text[]) "
+            "SELECT i, r, d FROM unnest(%b::text[], %b::text[], %b::text[]) "
             "WITH ORDINALITY AS t(i, r, d, n) ORDER BY n ON CONFLICT (id) DO NOTHING "
             "RETURNING 1) "
             f"SELECT pg_notify('{CHANNEL}', p) FROM (SELECT %s::text AS p) AS payload "
@@ -666,7 +658,7 @@ class _Statements:
         self.delete_deadlines = f"DELETE FROM {s}.deadlines WHERE record_id = ANY(%s)"
         self.insert_deadlines = (
             f"INSERT INTO {s}.deadlines (record_id, key, due_us, data) "
-            "SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::text[])"
+            "SELECT * FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::text[])"
         )
         self.lock_record = f"SELECT 1 FROM {s}.records WHERE id = %s FOR UPDATE"
         self.upsert_head = (
@@ -674,10 +666,20 @@ class _Statements:
             "VALUES (%s, %s, %s, %s) ON CONFLICT (record_id) DO UPDATE SET "
             "version = excluded.version, head = excluded.head, signature = excluded.signature"
         )
-        self.insert_claims = (
-            f"INSERT INTO {s}.claims (key, record_id, data) "
-            "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]) "
-            "ON CONFLICT (key) DO NOTHING RETURNING key"
+        # One statement: the claims it inserts, the notifications of those claims (or
+        # of no claim), and the NOTIFY; it answers the array of inserted keys.
+        self.claim = (
+            f"WITH won AS (INSERT INTO {s}.claims (key, record_id, data) "
+            "SELECT * FROM unnest(%b::text[], %b::text[], %b::text[]) "
+            "ON CONFLICT (key) DO NOTHING RETURNING key), "
+            f"added AS (INSERT INTO {s}.outbox (id, record_id, data) "
+            "SELECT i, r, d FROM unnest(%b::text[], %b::text[], %b::text[]) "
+            "WITH ORDINALITY AS t(i, r, d, n) "
+            "WHERE i IN (SELECT key FROM won) OR NOT i = ANY(%b::text[]) "
+            "ORDER BY n ON CONFLICT (id) DO NOTHING RETURNING 1) "
+            "SELECT ARRAY(SELECT key FROM won), "
+            f"(SELECT count(pg_notify('{CHANNEL}', p)) FROM (SELECT %s::text AS p) AS payload "
+            "WHERE p IS NOT NULL AND EXISTS (SELECT 1 FROM added))"
         )
         self.next_number = (
             f"INSERT INTO {s}.sequences AS q (prefix, value) VALUES (%s, 1) "

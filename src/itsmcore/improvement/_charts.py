@@ -42,8 +42,11 @@ def _figure(height: float = 3.2) -> Any:
         from matplotlib.figure import Figure
     except ImportError as exc:
         raise ImportError(MISSING_MATPLOTLIB) from exc
-    figure = Figure(figsize=(8.0, height), dpi=100, layout="constrained")
+    figure = Figure(figsize=(8.0, height), dpi=100)
     FigureCanvasSVG(figure)
+    # Fixed margins (room for rotated week labels): a layout engine would triple the
+    # drawing time and could move the axes from one report to the next.
+    figure.subplots_adjust(left=0.09, right=0.98, top=0.96, bottom=0.2 * 3.2 / height, hspace=0.08)
     return figure
 
 

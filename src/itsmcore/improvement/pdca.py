@@ -79,6 +79,7 @@ ATTAINMENTS: Final = ("met", "partially_met", "not_met", "no_data")
 DEFAULT_BASELINE_WINDOW: Final = timedelta(weeks=12)
 #: The SPC bucket unless the record or the spec's options give another.
 DEFAULT_SAMPLE_INTERVAL: Final = timedelta(weeks=1)
+_BUCKETS: Final = {timedelta(weeks=1): "week", timedelta(days=1): "day", timedelta(hours=1): "hour"}
 
 
 @attrs.frozen
@@ -229,7 +230,8 @@ def _spc(
 ) -> tuple[bool | None, bool | None, str]:
     after = measurement.points
     unit = ", durations in hours" if KPI_UNITS.get(measurement.kpi) == "duration" else ""
-    every = f"one point per {format_duration(measurement.interval)}{unit}"
+    bucket = _BUCKETS.get(measurement.interval) or format_duration(measurement.interval)
+    every = f"one point per {bucket}{unit}"
     if len(before) < 2 or not after:
         return (
             None,

@@ -102,12 +102,14 @@ def _alert(
             errors.append((f"{path}.startsAt", "is the zero time; an alert has a start"))
     except ValidationError as exc:
         errors.extend(exc.errors)
+    ends_readable = True
     if alert.get("endsAt") is not None:
         try:
             ends = parse_rfc3339(alert.get("endsAt"), f"{path}.endsAt")
         except ValidationError as exc:
             errors.extend(exc.errors)
-    if status == "resolved" and ends is None and len(errors) == before:
+            ends_readable = False
+    if status == "resolved" and ends is None and ends_readable:
         errors.append((f"{path}.endsAt", "a resolved alert needs its end time"))
     if len(errors) > before:
         return None
