@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 import sqlite_workers as w
@@ -42,7 +43,7 @@ def _server_problem() -> str | None:
 
 def require_server() -> None:
     """Skip the calling test when no server answers; fail instead in CI."""
-    import pytest  # not at the top: spawned workers import this module, and start fast
+    import pytest  # not at the top: worker processes import this module and start fast
 
     problem = _server_problem()
     if problem is None:
@@ -57,10 +58,19 @@ def new_name(prefix: str = "itsmcore_test") -> str:
     return f"{prefix}_{uuid.uuid4().hex[:16]}"
 
 
-def dsn_for(application: str) -> str:
-    """:data:`DSN` with ``application_name`` set, so a test can find its own sessions."""
-    joiner = "&" if "?" in DSN else "?"
-    return f"{DSN}{joiner}application_name={application}"
+def url(**params: str) -> str:
+    """:data:`DSN` with more libpq parameters (kept a URL when it is one)."""
+    if "://" not in DSN:
+        return psycopg.conninfo.make_conninfo(DSN, **params)
+    parts = urlsplit(DSN)
+    query = urlencode([*parse_qsl(parts.query), *params.items()], quote_via=quote)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+#: Test stores skip the WAL flush at commit (``synchronous_commit=off``): a server crash
+#: could lose the last commits, which no test makes; what the tests prove (versions,
+#: atomicity, exactly-once, cut connections) does not depend on it, and it is faster.
+FAST = "-c synchronous_commit=off"
 
 
 def raw(sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -88,8 +98,8 @@ def schemas() -> Iterator[list[str]]:
 def store(schema: str, *, application: str | None = None, **options: Any) -> PostgresStorage:
     """An adapter on ``schema`` with a small pool (tests open many)."""
     options.setdefault("pool_size", 2)
-    dsn = dsn_for(application) if application else DSN
-    return PostgresStorage(dsn, schema=schema, **options)
+    extra = {"application_name": application} if application else {}
+    return PostgresStorage(url(options=FAST, **extra), schema=schema, **options)
 
 
 def terminate(application: str) -> int:
@@ -102,7 +112,7 @@ def terminate(application: str) -> int:
     return sum(1 for (done,) in rows if done)
 
 
-# -- child-process workers (spawned: importable, picklable arguments) -------------------------
+# -- worker processes (importable by the forkserver; arguments are picklable) ---------------
 
 
 def counter_engine(schema: str, **options: Any) -> ic.Engine:

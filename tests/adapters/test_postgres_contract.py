@@ -158,7 +158,7 @@ def test_url_options_go_to_the_adapter_and_the_rest_to_libpq() -> None:
 
 
 def test_a_postgresql_url_opens_the_adapter_and_hides_the_password(schema: str) -> None:
-    store = storage_from_url(f"{pg.DSN}?schema={schema}&pool_size=1&lock_timeout=3")
+    store = storage_from_url(pg.url(schema=schema, pool_size="1", lock_timeout="3"))
     assert isinstance(store, PostgresStorage)
     assert (store.schema, store.pool_size, store.lock_timeout) == (schema, 1, 3.0)
     store.close()

@@ -34,9 +34,17 @@ def schema() -> Iterator[str]:
         yield names[0]
 
 
+def _context() -> Any:
+    """Workers fork from a server that imported itsmcore once (fast to start), never from
+    this process (its connections and threads stay its own)."""
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["itsmcore", "itsmcore.adapters.postgres", "pg_support"])
+    return ctx
+
+
 def _run_all(target: Any, argsets: list[tuple[Any, ...]]) -> list[Any]:
-    """One spawned process per argument tuple; their results, failing on any error."""
-    ctx = mp.get_context("spawn")
+    """One worker process per argument tuple; their results, failing on any error."""
+    ctx = _context()
     queue = ctx.Queue()
     procs = [ctx.Process(target=w.report_result, args=(queue, target, *a)) for a in argsets]
     for p in procs:
@@ -72,7 +80,7 @@ def _audit(schema: str) -> None:
 def test_eight_processes_updating_one_record_lose_no_update(schema: str) -> None:
     engine = pg.counter_engine(schema)
     record = engine.open("counter", at=w.T0, actor=w.WORKER, fields={"count": 0})
-    start = mp.get_context("spawn").Barrier(8)
+    start = _context().Barrier(8)
     results = _run_all(pg.contend, [(schema, record.id, 250, start)] * 8)
     assert engine.get(record.id).fields["count"] == 2000
     assert [e.version for e in engine.history(record.id)] == list(range(1, 2002))
@@ -111,7 +119,7 @@ def test_four_workers_ticking_together_emit_each_signal_and_fire_each_timer_once
         engine.open("incident", at=w.T0, actor=w.WORKER, fields=FIELDS)
     resolved = [_resolved(engine) for _ in range(50)]
     now = w.T0 + timedelta(days=60)  # every clock breached, every auto-close timer due
-    start = mp.get_context("spawn").Barrier(4)
+    start = _context().Barrier(4)
     shares = _run_all(pg.tick_worker, [(schema, now, start)] * 4)
     emitted = [key for share in shares for key in share]
     assert len(emitted) == len(set(emitted))  # nothing returned twice, across workers
@@ -231,8 +239,10 @@ def test_connections_cut_at_random_while_saving_lose_no_acknowledged_save(schema
     stop = threading.Event()
     lock = threading.Lock()
 
+    engines = [pg.counter_engine(schema, application=app) for _ in range(3)]
+
     def writer(seed: int) -> None:
-        engine = pg.counter_engine(schema, application=app)
+        engine = engines[seed]
         rng = random.Random(seed)
         while not stop.is_set():
             rid = rng.choice(ids)

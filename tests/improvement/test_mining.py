@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import re
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -172,3 +176,13 @@ def test_bad_input_is_a_validation_error_with_paths() -> None:
     with pytest.raises(ic.ValidationError):
         process_map([], period=(T0, T0))  # type: ignore[arg-type]
     assert process_map([]).versions == ()
+
+
+def test_the_diagram_in_the_docs_is_what_the_docs_code_draws() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "process-mining.md").read_text()
+    demo = re.findall(r"^```python\n(.*?)^```", text, re.S | re.M)[1]
+    namespace: dict[str, Any] = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(demo, "process-mining.md", "exec"), namespace)
+    [diagram] = re.findall(r"^```mermaid\n(.*?)^```", text, re.S | re.M)
+    assert namespace["pm"].to_mermaid() == diagram

@@ -663,7 +663,7 @@ TestImprovementStateMachine = process_state_machine(
     },
 ).TestCase
 TestImprovementStateMachine.settings = settings(
-    max_examples=120,
+    max_examples=100,
     stateful_step_count=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

@@ -166,7 +166,14 @@ def quote_schema(name: str) -> str:
 
 # -- error translation -----------------------------------------------------------------------
 
-_NOT_RETRYABLE_CONNECT = ("authentication", "password", "does not exist", "no pg_hba.conf")
+#: A server that refuses a new connection for one of these reasons may accept it later.
+_TRANSIENT_REFUSALS: Final = (
+    "starting up",
+    "shutting down",
+    "recovery mode",
+    "too many",
+    "remaining connection slots",
+)
 
 
 def describe(
@@ -213,11 +220,13 @@ def describe(
     if isinstance(exc, errors.UntranslatableCharacter | errors.CharacterNotInRepertoire):
         return StorageError(f"{where}: a value cannot be stored in this database ({text})")
     if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
-        lowered = text.lower()
-        if not committing and any(word in lowered for word in _NOT_RETRYABLE_CONNECT):
+        full = str(exc)
+        refused = full.startswith("connection failed") and "FATAL:" in full
+        if refused and not any(reason in full for reason in _TRANSIENT_REFUSALS):
+            reason = full.split("FATAL:", 1)[1].strip().splitlines()[0]
             return StorageError(
-                f"{where}: the server refused the connection ({text}); check the user, "
-                "password and database name of the DSN"
+                f"{where}: the server refused the connection ({reason}); check the user, "
+                "password, database name and options of the DSN"
             )
         if committing:
             return StorageUnavailable(

@@ -3,16 +3,18 @@
 
 Why these choices:
 
-- psycopg 3 with a :mod:`psycopg_pool` connection pool per adapter (threads share it);
-  connections in autocommit mode, so a read is one round trip, and every write is one
-  explicit transaction at READ COMMITTED. psycopg is imported on first use: the core
-  imports without it.
-- The optimistic save is one statement pair per record in one transaction: a
-  conditional write of the record's snapshot (``UPDATE ... WHERE version = expected``,
-  or ``INSERT ... ON CONFLICT DO NOTHING`` for a new record) and the insert of its
-  events, keyed ``PRIMARY KEY (record_id, version)``. A concurrent writer of the same
-  record waits on the row lock, then finds the version changed: ``ConcurrencyError``.
-  Rows are locked in record-id order, so two multi-record writes cannot deadlock.
+- psycopg 3 with a :mod:`psycopg_pool` connection pool per adapter (threads share it),
+  connections in autocommit mode: a read is one round trip. psycopg is imported on first
+  use, so the core imports without it.
+- The optimistic save is one statement pair per record in one transaction at READ
+  COMMITTED: a conditional write of the record's snapshot (``UPDATE ... WHERE version =
+  expected``, or ``INSERT ... ON CONFLICT DO NOTHING`` for a new record) that aborts the
+  transaction unless it hit its row, and the insert of its events, keyed ``PRIMARY KEY
+  (record_id, version)``. A concurrent writer of the same record waits on the row lock,
+  then finds the version changed: ``ConcurrencyError``. The whole save (outbox rows,
+  deadlines, head signature included) goes to the server as one script in one round
+  trip (:mod:`._postgres_sql`), so row locks are never held across a round trip, and
+  records are locked in id order, so multi-record saves cannot deadlock.
 - ``lock_timeout`` (seconds) bounds every wait for a row lock, then the retryable
   :class:`~itsmcore.errors.StorageBusy`; a lost connection is the retryable
   :class:`~itsmcore.errors.StorageUnavailable`. Driver errors are translated in one
@@ -43,7 +45,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from itsmcore.adapters._postgres_rows import encode, field_condition, fields_jsonb, micros
 from itsmcore.adapters._postgres_schema import (
@@ -53,6 +55,7 @@ from itsmcore.adapters._postgres_schema import (
     quote_schema,
     translate,
 )
+from itsmcore.adapters._postgres_sql import STALE, UNIQUE_VIOLATION, Script, Statements
 from itsmcore.errors import (
     ConcurrencyError,
     ItsmError,
@@ -76,8 +79,6 @@ Row = tuple[Any, ...]
 #: The adapter's own options (keywords of :class:`PostgresStorage`, URL query parameters).
 OPTIONS: Final = ("schema", "pool_size", "lock_timeout", "connect_timeout", "lease", "notify")
 _IDLE_IN_TRANSACTION_MS: Final = 60_000
-_STALE: Final = "IM409"  # raised by the schema's expect_one_row()
-_UNIQUE_VIOLATION: Final = "23505"
 
 
 def postgres_options(url: str) -> tuple[str, dict[str, Any]]:
@@ -123,7 +124,8 @@ def postgres_options(url: str) -> tuple[str, dict[str, Any]]:
                     else "a number of seconds"
                 )
             ) from None
-    dsn = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rest), parts.fragment))
+    query = urlencode(rest, quote_via=quote)  # libpq reads %20 as a space, not '+'
+    dsn = urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
     return dsn, ours
 
 
@@ -172,7 +174,7 @@ class PostgresStorage:
         host = f"{info.get('host') or 'localhost'}:{info.get('port') or 5432}"
         self._where = f"PostgreSQL {host}/{info.get('dbname') or ''} schema {schema!r}"
         self._application = str(info.get("application_name") or "itsmcore")
-        self._sql = _Statements(quoted)
+        self._sql = Statements(quoted)
         self._lock = threading.Lock()
         self._listen_lock = threading.Lock()
         self._listener: psycopg.Connection[Row] | None = None
@@ -225,7 +227,8 @@ class PostgresStorage:
         lock at most ``lock_timeout``; a session stuck in a transaction is ended)."""
         conn.execute(
             "SELECT set_config('lock_timeout', %s, false), "
-            "set_config('idle_in_transaction_session_timeout', %s, false)",
+            "set_config('idle_in_transaction_session_timeout', %s, false), "
+            "set_config('default_transaction_isolation', 'read committed', false)",
             (f"{round(self.lock_timeout * 1000)}ms", f"{_IDLE_IN_TRANSACTION_MS}ms"),
         )
 
@@ -278,13 +281,11 @@ class PostgresStorage:
         ):
             yield conn
 
-    @contextmanager
-    def _pipeline(self) -> Iterator[psycopg.Connection[Row]]:
-        """One READ COMMITTED transaction sent in one round trip: ``BEGIN``, the
-        statements the block queues, ``COMMIT``. Row locks are held only while the server
-        runs them, never across a round trip; an error in any statement rolls back all."""
-        with self._checkout(writing=True) as conn, conn.pipeline(), conn.transaction():
-            yield conn
+    def _run(self, script: Script) -> None:
+        """Run ``script`` as one implicit transaction in one round trip (client-side
+        parameters, simple protocol): committed whole, or rolled back at its first error."""
+        with self._checkout(writing=True) as conn:
+            self._psycopg.ClientCursor(conn).execute(script.text, script.params)
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Rows of one read; retried once on a connection that turned out dead."""
@@ -330,53 +331,46 @@ class PostgresStorage:
                     f"$.signatures.{record_id}",
                     "sign only the records written by this append, with a non-empty str",
                 )
-        # Encode before the transaction: it holds row locks only for SQL.
-        records = {rid: self._record_row(s.record, expected[rid]) for rid, s in heads.items()}
-        events = [[s.event.record_id for s in steps], [s.event.version for s in steps]]
-        events.append([encode(s.event) for s in steps])
-        notes = self._outbox_rows(outbox)
-        dues = self._deadline_rows(deadlines or {})
-        signed = [
-            (rid, heads[rid].event.version, heads[rid].event.hash, sig)
-            for rid, sig in (signatures or {}).items()
-        ]
         if _first_conflict(steps, expected) is not None:  # out of order: nothing to send
-            raise self._conflict(steps, records, stale=False)
+            raise self._conflict(steps, expected, stale=False)
         sql = self._sql
+        script = Script()
+        for rid in sorted(heads):  # one lock order for every writer: no deadlock
+            row = self._record_row(heads[rid].record)
+            if expected[rid] == 0:
+                script.add(sql.insert_record, row)
+            else:
+                script.add(sql.update_record, (*row, expected[rid]))
+        script.add_rows(
+            sql.insert_events,
+            [(e.record_id, e.version, encode(e)) for e in (s.event for s in steps)],
+        )
+        self._add_outbox(script, outbox)
+        if deadlines:
+            script.add(sql.delete_deadlines, (list(deadlines),))
+            script.add_rows(sql.insert_deadlines, self._deadline_rows(deadlines))
+        for rid, signature in (signatures or {}).items():
+            ev = heads[rid].event
+            script.add(sql.upsert_head, (rid, ev.version, ev.hash, signature))
         try:
-            with self._pipeline() as conn:
-                for rid in sorted(records):  # one lock order for all writers: no deadlock
-                    row = records[rid]
-                    if expected[rid] == 0:
-                        conn.execute(sql.insert_record, row[:-1])
-                    else:
-                        conn.execute(sql.update_record, row)
-                conn.execute(sql.insert_events, events)
-                if notes[0]:
-                    conn.execute(sql.insert_outbox, (*notes, self.schema if self.notify else None))
-                if deadlines:
-                    conn.execute(sql.delete_deadlines, (list(deadlines),))
-                    if dues[0]:
-                        conn.execute(sql.insert_deadlines, dues)
-                for row in signed:
-                    conn.execute(sql.upsert_head, row)
+            self._run(script)
         except StorageUnavailable:
             if steps and self._landed(steps[-1].event):
                 return  # the connection broke after the commit: the save is stored
             raise
         except StorageError as exc:
             state = getattr(exc.__cause__, "sqlstate", None)
-            if state in (_STALE, _UNIQUE_VIOLATION):
-                raise self._conflict(steps, records, stale=state == _STALE) from None
+            if state in (STALE, UNIQUE_VIOLATION):
+                raise self._conflict(steps, expected, stale=state == STALE) from None
             raise
 
     def _conflict(
-        self, steps: Sequence[Step], records: Mapping[str, Any], *, stale: bool
+        self, steps: Sequence[Step], expected: Mapping[str, int], *, stale: bool
     ) -> ItsmError:
         """Why an append was refused: the ``ConcurrencyError`` of its first step that
         does not follow the stored version (as the reference adapter reports it)."""
-        found = self._read(self._sql.versions, (list(records),))
-        stored = dict.fromkeys(records, 0) | {str(r): int(v) for r, v in found}
+        found = self._read(self._sql.versions, (list(expected),))
+        stored = dict.fromkeys(expected, 0) | {str(r): int(v) for r, v in found}
         conflict = _first_conflict(steps, stored)
         if conflict is not None:
             return conflict
@@ -402,7 +396,7 @@ class PostgresStorage:
             first.setdefault(c.key, c)
         keys = sorted(first)  # one lock order for every worker: no deadlock
         rows = [keys, [first[k].record_id for k in keys], [encode(first[k]) for k in keys]]
-        notes = self._outbox_rows(outbox)
+        notes = [[n.id for n in outbox], [n.record_id for n in outbox], [encode(n) for n in outbox]]
         notify = self.schema if self.notify else None
         with self._checkout(writing=True) as conn:  # one statement: its own transaction
             row = conn.execute(self._sql.claim, (*rows, *notes, keys, notify)).fetchone()
@@ -410,14 +404,13 @@ class PostgresStorage:
         return [c for c in first.values() if c.key in won]
 
     def set_deadlines(self, record_id: str, deadlines: Sequence[Deadline]) -> None:
-        rows = self._deadline_rows({record_id: deadlines})
         sql = self._sql
-        with self._pipeline() as conn:
-            # Take the record's row lock first, as append does: the two never interleave.
-            conn.execute(sql.lock_record, (record_id,))
-            conn.execute(sql.delete_deadlines, ([record_id],))
-            if rows[0]:
-                conn.execute(sql.insert_deadlines, rows)
+        script = Script()
+        # Take the record's row lock first, as append does: the two never interleave.
+        script.add(sql.lock_record, (record_id,))
+        script.add(sql.delete_deadlines, ([record_id],))
+        script.add_rows(sql.insert_deadlines, self._deadline_rows({record_id: deadlines}))
+        self._run(script)
 
     def next_number(self, prefix: str) -> int:
         with self._checkout(writing=True) as conn:
@@ -560,25 +553,34 @@ class PostgresStorage:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _record_row(self, record: Record, expected: int) -> tuple[Any, ...]:
+    def _record_row(self, record: Record) -> tuple[Any, ...]:
+        """The columns of a record: process, state, version, opened_us, fields, data, id."""
         data = dump(record)
         try:
             text = json.dumps(data, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
         except ValueError as exc:
             raise ValidationError.single("$", f"cannot store Record: {exc}") from None
         row = (record.process, record.state, record.version, micros(record.opened_at))
-        return (*row, fields_jsonb(data["fields"]), text, record.id, expected)
+        return (*row, fields_jsonb(data["fields"]), text, record.id)
 
-    def _outbox_rows(self, outbox: Sequence[Notification]) -> list[list[str]]:
-        return [[n.id for n in outbox], [n.record_id for n in outbox], [encode(n) for n in outbox]]
+    def _add_outbox(self, script: Script, outbox: Sequence[Notification]) -> None:
+        rows = [(n.id, n.record_id, encode(n)) for n in outbox]
+        if not rows:
+            return
+        sql = self._sql
+        if self.notify:
+            script.add_rows(sql.insert_outbox_notify, rows, sql.outbox_notify_tail, (self.schema,))
+        else:
+            script.add_rows(sql.insert_outbox, rows, sql.outbox_conflict)
 
-    def _deadline_rows(self, deadlines: Mapping[str, Sequence[Deadline]]) -> list[list[Any]]:
-        rows: list[list[Any]] = [[], [], [], []]
-        for rid, items in deadlines.items():
-            for d in {d.key: d for d in items}.values():  # one per key; the last one wins
-                for column, value in zip(rows, (rid, d.key, micros(d.due), encode(d)), strict=True):
-                    column.append(value)
-        return rows
+    def _deadline_rows(
+        self, deadlines: Mapping[str, Sequence[Deadline]]
+    ) -> list[tuple[str, str, int, str]]:
+        return [
+            (rid, d.key, micros(d.due), encode(d))
+            for rid, items in deadlines.items()
+            for d in {d.key: d for d in items}.values()  # one per key; the last one wins
+        ]
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -614,107 +616,3 @@ def _first_conflict(steps: Sequence[Step], stored: Mapping[str, int]) -> Concurr
             return ConcurrencyError(version - 1, current[rid], rid)
         current[rid] = version
     return None
-
-
-class _Statements:
-    """The adapter's SQL, with the schema name filled in once."""
-
-    def __init__(self, s: str) -> None:
-        self.schema = s
-        lease = "lease_owner = %s, lease_until = clock_timestamp() + make_interval(secs => %s)"
-        free = "(lease_owner IS NULL OR lease_owner = %s OR lease_until < clock_timestamp())"
-        # The conditional write of a record: it raises _STALE (rolling the whole
-        # transaction back) unless it wrote exactly its one row.
-        self.insert_record = (
-            f"WITH w AS (INSERT INTO {s}.records "
-            "(process, state, version, opened_us, fields, data, id) "
-            "VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s) ON CONFLICT (id) DO NOTHING "
-            f"RETURNING 1) SELECT {s}.expect_one_row((SELECT count(*) FROM w))"
-        )
-        self.update_record = (
-            f"WITH w AS (UPDATE {s}.records SET process = %s, state = %s, version = %s, "
-            "opened_us = %s, fields = %s::jsonb, data = %s WHERE id = %s AND version = %s "
-            f"RETURNING 1) SELECT {s}.expect_one_row((SELECT count(*) FROM w))"
-        )
-        self.versions = f"SELECT id, version FROM {s}.records WHERE id = ANY(%s)"
-        self.event = f"SELECT data FROM {s}.events WHERE record_id = %s AND version = %s"
-        # An event already stored is skipped, not an error (that would abort the
-        # pipeline); append counts the rows and rolls back.
-        self.insert_events = (
-            f"INSERT INTO {s}.events (record_id, version, data) "
-            "SELECT * FROM unnest(%b::text[], %b::integer[], %b::text[]) "
-            "ON CONFLICT (record_id, version) DO NOTHING"
-        )
-        # Oldest first by seq, in the given order; a known id is kept as it is. The
-        # NOTIFY goes out at commit, only when a row was added and notify is on.
-        self.insert_outbox = (
-            f"WITH added AS (INSERT INTO {s}.outbox (id, record_id, data) "
-            "SELECT i, r, d FROM unnest(%b::text[], %b::text[], %b::text[]) "
-            "WITH ORDINALITY AS t(i, r, d, n) ORDER BY n ON CONFLICT (id) DO NOTHING "
-            "RETURNING 1) "
-            f"SELECT pg_notify('{CHANNEL}', p) FROM (SELECT %s::text AS p) AS payload "
-            "WHERE p IS NOT NULL AND EXISTS (SELECT 1 FROM added)"
-        )
-        self.delete_deadlines = f"DELETE FROM {s}.deadlines WHERE record_id = ANY(%s)"
-        self.insert_deadlines = (
-            f"INSERT INTO {s}.deadlines (record_id, key, due_us, data) "
-            "SELECT * FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::text[])"
-        )
-        self.lock_record = f"SELECT 1 FROM {s}.records WHERE id = %s FOR UPDATE"
-        self.upsert_head = (
-            f"INSERT INTO {s}.heads (record_id, version, head, signature) "
-            "VALUES (%s, %s, %s, %s) ON CONFLICT (record_id) DO UPDATE SET "
-            "version = excluded.version, head = excluded.head, signature = excluded.signature"
-        )
-        # One statement: the claims it inserts, the notifications of those claims (or
-        # of no claim), and the NOTIFY; it answers the array of inserted keys.
-        self.claim = (
-            f"WITH won AS (INSERT INTO {s}.claims (key, record_id, data) "
-            "SELECT * FROM unnest(%b::text[], %b::text[], %b::text[]) "
-            "ON CONFLICT (key) DO NOTHING RETURNING key), "
-            f"added AS (INSERT INTO {s}.outbox (id, record_id, data) "
-            "SELECT i, r, d FROM unnest(%b::text[], %b::text[], %b::text[]) "
-            "WITH ORDINALITY AS t(i, r, d, n) "
-            "WHERE i IN (SELECT key FROM won) OR NOT i = ANY(%b::text[]) "
-            "ORDER BY n ON CONFLICT (id) DO NOTHING RETURNING 1) "
-            "SELECT ARRAY(SELECT key FROM won), "
-            f"(SELECT count(pg_notify('{CHANNEL}', p)) FROM (SELECT %s::text AS p) AS payload "
-            "WHERE p IS NOT NULL AND EXISTS (SELECT 1 FROM added))"
-        )
-        self.next_number = (
-            f"INSERT INTO {s}.sequences AS q (prefix, value) VALUES (%s, 1) "
-            "ON CONFLICT (prefix) DO UPDATE SET value = q.value + 1 RETURNING value"
-        )
-        self.mark_delivered = (
-            f"UPDATE {s}.outbox SET delivered = true, lease_owner = NULL, lease_until = NULL "
-            "WHERE id = ANY(%s) AND NOT delivered"
-        )
-        self.load = f"SELECT data FROM {s}.records WHERE id = %s"
-        self.history = f"SELECT data FROM {s}.events WHERE record_id = %s ORDER BY version"
-        self.record_ids = f"SELECT id FROM {s}.records ORDER BY id"
-        self.signed_head = f"SELECT version, head, signature FROM {s}.heads WHERE record_id = %s"
-        self.due = (
-            f"SELECT due_us, record_id, key, data FROM {s}.deadlines WHERE due_us <= %s "
-            "ORDER BY due_us, record_id, key LIMIT %s"
-        )
-        self.lease_due = (
-            f"UPDATE {s}.deadlines AS d SET {lease} FROM ("
-            f"SELECT record_id, key FROM {s}.deadlines WHERE due_us <= %s AND {free} "
-            "ORDER BY due_us, record_id, key LIMIT %s FOR UPDATE SKIP LOCKED) AS pick "
-            "WHERE d.record_id = pick.record_id AND d.key = pick.key "
-            "RETURNING d.due_us, d.record_id, d.key, d.data"
-        )
-        self.pending = f"SELECT seq, data FROM {s}.outbox WHERE NOT delivered ORDER BY seq LIMIT %s"
-        self.lease_pending = (
-            f"UPDATE {s}.outbox AS o SET {lease} FROM ("
-            f"SELECT seq FROM {s}.outbox WHERE NOT delivered AND {free} "
-            "ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED) AS pick "
-            "WHERE o.seq = pick.seq RETURNING o.seq, o.data"
-        )
-        self.release_due = (
-            f"UPDATE {s}.deadlines SET lease_owner = NULL, lease_until = NULL "
-            "WHERE lease_owner = %s"
-        )
-        self.release_pending = (
-            f"UPDATE {s}.outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = %s"
-        )

@@ -3,7 +3,7 @@ their labels, value formatting, control charts and the improvements table."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -22,6 +22,7 @@ __all__ = [
     "improvements_table",
     "in_period",
     "label_of",
+    "opened_in",
     "state_until",
     "trend_periods",
     "week_periods",
@@ -58,6 +59,17 @@ def fields_until(history: History, end: datetime) -> dict[str, Any]:
             else:
                 out[key] = value
     return out
+
+
+def opened_in(log: HistoryLog, process: str, period: Period, only: Mapping[str, Any]) -> int:
+    """How many records of ``process`` were opened in ``period`` whose fields (at its
+    end) match ``only``."""
+    count = 0
+    for h in log.histories(processes=[process], until=period.end):
+        if in_period(h.events[0].at, period):
+            fields = fields_until(h, period.end)
+            count += all(fields.get(k) == v for k, v in only.items())
+    return count
 
 
 def state_until(history: History, end: datetime) -> str | None:

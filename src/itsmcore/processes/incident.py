@@ -13,7 +13,12 @@ desk). States and rules:
 - ``update`` changes fields in any non-terminal state; the assignee changes only through
   ``assign`` so reassignments are counted;
 - ``priority`` is derived from impact × urgency (:mod:`itsmcore.priority`) and
-  recomputed whenever either changes; ``reassignments`` and ``reopen_count`` are counted.
+  recomputed whenever either changes; ``reassignments`` and ``reopen_count`` are counted;
+- monitoring (``Engine.observe``, docs/monitoring.md): ``alert_key`` names the monitored
+  condition of an incident opened for it, which starts ``alert_status`` ``firing`` with
+  ``alert_count`` 1; the engine keeps ``alert_count``, ``alert_last_seen``,
+  ``alert_status`` and ``alert_cleared_at`` (derived) as firings and clearings arrive;
+  ``outage`` marks an incident whose service is down (downtime for availability).
 """
 
 from __future__ import annotations
