@@ -310,3 +310,29 @@ def test_sla_compliance_counts_stopped_cycles_without_breach() -> None:
     log = [kpis.History.of(engine.get(r), engine.history(r)) for r in engine.storage.record_ids()]
     value = kpis.compute("sla_compliance", log, period=NOV, rules=SlaRules(), clock="response")
     assert (value.numerator, value.denominator) == (1, 2)
+
+
+def test_sla_compliance_filters_by_service() -> None:
+    from itsmcore.sla import SlaRules
+
+    engine = ic.Engine.in_memory()
+    urgent = {"impact": 1, "urgency": 1}
+    _incident(
+        engine,
+        at(2, 9),
+        [("assign", at(2, 9, 5), {"assignee": "bob"}), ("start", at(2, 9, 10), {})],
+        service="mail",
+        **urgent,
+    )
+    _incident(
+        engine,
+        at(3, 9),
+        [("assign", at(3, 9, 5), {"assignee": "bob"}), ("start", at(3, 9, 30), {})],
+        service="vpn",
+        **urgent,
+    )
+    log = [kpis.History.of(engine.get(r), engine.history(r)) for r in engine.storage.record_ids()]
+    mail = kpis.compute(
+        "sla_compliance", log, period=NOV, rules=SlaRules(), clock="response", service="mail"
+    )
+    assert (mail.numerator, mail.denominator) == (1, 1)

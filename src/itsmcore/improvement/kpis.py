@@ -393,6 +393,8 @@ def _sla_compliance(hs: Iterable[History], period: Period, opts: Mapping[str, An
         events = _until(h, period.end)
         if not events or not rules.watches(cat.get(h.process, h.spec_version)):
             continue
+        if not _select(events, opts):
+            continue
         spec = cat.get(h.process, h.spec_version)
         for policy, clock, cycle, target, calendar in rules._cycles(events, spec, period.end):
             if want_policy is not None and policy.name != want_policy:
