@@ -29,6 +29,7 @@ from typing import Any
 import attrs
 
 from itsmcore import monitoring_engine
+from itsmcore._history_cache import HistoryCache
 from itsmcore._time import require_aware
 from itsmcore.adapters.memory import MemoryStorage
 from itsmcore.cadence import Cadence, CadenceOccurrence, check_cadences, run_cadences
@@ -134,6 +135,8 @@ class Engine:
         self.plugins: PluginHost = PluginHost(plugins, entry_points=entry_points)
         self.registry: Registry = self.plugins.registry()
         self.auto_deliver = auto_deliver
+        # Histories of records this engine saved, so SLA deadlines need no re-read.
+        self._histories = HistoryCache()
         self.link_rules: LinkRules = link_rules if link_rules is not None else DEFAULT_LINK_RULES
         self.catalog: Catalog = (catalog or builtin_catalog).copy()
         given: set[tuple[str, int]] = set()
@@ -735,8 +738,11 @@ class Engine:
             events = self.storage.history(record.id)[: record.version]
         return self.sla_rules.deadlines(record.id, events, spec)
 
-    def _deadlines(self, steps: Sequence[Step]) -> dict[str, list[Deadline]]:
-        """The deadlines of each record ``steps`` write, from its history with them."""
+    def _deadlines(
+        self, steps: Sequence[Step]
+    ) -> tuple[dict[str, list[Deadline]], dict[str, list[Event]]]:
+        """The deadlines of each record ``steps`` write, from its history with them, and
+        those histories (to cache once the save committed)."""
         histories: dict[str, list[Event]] = {}
         out: dict[str, list[Deadline]] = {}
         for step in steps:
@@ -747,19 +753,25 @@ class Engine:
                 continue
             if rid not in histories:
                 before = step.record.version - 1
-                histories[rid] = self.storage.history(rid)[:before] if before else []
+                cached = self._histories.before(step.event)
+                if cached is not None:
+                    histories[rid] = list(cached)
+                else:
+                    histories[rid] = self.storage.history(rid)[:before] if before else []
             histories[rid].append(step.event)
             out[rid] = self.deadlines_for(step.record, histories[rid])
-        return out
+        return out, histories
 
     def _commit(self, spec: ProcessSpec | None, steps: Sequence[Step]) -> None:
         for step in steps:  # any deny raises Forbidden before anything is written
             self.plugins.authorize(step.event.actor, step.record, step.event)
         outbox = [n for step in steps for n in self.notifications_for(step)]
-        deadlines = self._deadlines(steps)
+        deadlines, histories = self._deadlines(steps)
         self.storage.append(
             steps, outbox=outbox, deadlines=deadlines, signatures=self._signatures(steps)
         )
+        for rid, events in histories.items():
+            self._histories.put(rid, tuple(events))
         if self.auto_deliver:
             self._deliver_after_commit()
 

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Final
 from itsmcore._time import require_aware
 from itsmcore.errors import (
     ConcurrencyError,
+    Forbidden,
     GuardFailed,
     InvalidTransition,
     ItsmError,
@@ -272,8 +273,8 @@ def _walk_to_resolve(
         for current, path in frontier:
             try:
                 done = spec.fire(current, "resolve", at=at, actor=SYSTEM, fields=resolution)
-            except (InvalidTransition, GuardFailed):
-                pass
+            except (InvalidTransition, GuardFailed, Forbidden):
+                pass  # not from here (or not for the system actor): walk on
             else:
                 return [*path, done]
             for event in spec.allowed(current):

@@ -336,3 +336,69 @@ def test_sla_compliance_filters_by_service() -> None:
         "sla_compliance", log, period=NOV, rules=SlaRules(), clock="response", service="mail"
     )
     assert (mail.numerator, mail.denominator) == (1, 1)
+
+
+def test_emergency_change_rate_honours_the_record_filters() -> None:
+    engine = ic.Engine.in_memory()
+    _change(engine, at(2, 9), "emergency", "successful")
+    _change(engine, at(3, 9), "emergency", None)
+    log = [kpis.History.of(engine.get(r), engine.history(r)) for r in engine.storage.record_ids()]
+    done = kpis.compute("emergency_change_rate", log, period=NOV, where={"outcome": "successful"})
+    assert (done.numerator, done.denominator) == (1, 1)
+    vpn = kpis.compute("emergency_change_rate", log, period=NOV, where={"impact_scope": "vpn"})
+    assert vpn.value is None
+    assert vpn.sample_size == 0
+
+
+def _nps_log(scores: list[int]) -> list[kpis.History]:
+    engine = ic.Engine.in_memory()
+    for i, score in enumerate(scores):
+        rec = engine.open(
+            "feedback",
+            at=at(3),
+            actor=AGENT,
+            fields={"title": f"survey {i}", "subject": "INC-000001", "respondent": "carol"},
+        )
+        engine.fire(rec.id, "respond", at=at(3, 1), actor=AGENT, fields={"csat": 3, "nps": score})
+    return [kpis.History.of(engine.get(r), engine.history(r)) for r in engine.storage.record_ids()]
+
+
+def test_service_health_attainment_never_goes_below_zero() -> None:
+    log = _nps_log([0, 0, 10])  # NPS = 33.3 - 66.7 = -33.3 points
+    value = kpis.compute("service_health", log, period=NOV, targets=[{"kpi": "nps", "target": 30}])
+    assert value.value == 0.0
+
+
+def test_service_health_rejects_a_target_that_is_not_positive() -> None:
+    log = _nps_log([10])
+    for target in (-10, 0, timedelta(0)):
+        with pytest.raises(ic.ValidationError, match="positive target"):
+            kpis.compute(
+                "service_health", log, period=NOV, targets=[{"kpi": "nps", "target": target}]
+            )
+
+
+def test_service_health_rejects_a_target_in_another_unit(log: list[kpis.History]) -> None:
+    with pytest.raises(ic.ValidationError, match="duration"):
+        kpis.compute(
+            "service_health",
+            log,
+            period=NOV,
+            targets=[{"kpi": "fcr", "target": timedelta(hours=1)}],
+        )
+    with pytest.raises(ic.ValidationError, match="duration"):
+        kpis.compute("service_health", log, period=NOV, targets=[{"kpi": "mtta", "target": 0.5}])
+
+
+def test_service_health_counts_every_target_it_scores(log: list[kpis.History]) -> None:
+    value = kpis.compute(
+        "service_health",
+        log,
+        period=NOV,
+        targets=[
+            {"kpi": "fcr", "target": 0.5},  # 1/3 of A, B, D... all first resolved: 0.5 → 1
+            {"kpi": "fcr", "target": 1, "major": True},  # D only: first contact → 1
+        ],
+    )
+    assert value.sample_size == 2
+    assert value.denominator == 2

@@ -415,6 +415,13 @@ def test_measure_improvement_in_another_state_is_an_invalid_transition(
         engine.measure_improvement(rec.id, at=week(4), actor=OWNER)
 
 
+def test_measurement_for_rejects_a_naive_time(engine: ic.Engine) -> None:
+    rec = planned(engine)
+    naive = week(8).replace(tzinfo=None)
+    with pytest.raises(ic.ValidationError, match="naive"):
+        pdca.measurement_for(rec, engine, at=naive, options=SPEC.options)
+
+
 def test_measure_improvement_checks_the_expected_version(engine: ic.Engine) -> None:
     rec = planned(engine)
     with pytest.raises(ic.ConcurrencyError):

@@ -170,3 +170,22 @@ def test_concurrent_writers_lose_no_update() -> None:
     assert engine.get(rec.id).version == 1 + per_thread * threads
     assert [e.version for e in engine.history(rec.id)] == list(range(1, 2 + per_thread * threads))
     ic.verify_chain(engine.history(rec.id))
+
+
+def test_deadlines_stay_right_when_another_worker_wrote_in_between() -> None:
+    """Each engine caches the histories it saved; another worker's save must not make
+    it compute deadlines from a stale history."""
+    from itsmcore.adapters.memory import MemoryStorage
+
+    shared = MemoryStorage()
+    one, two = ic.Engine(shared), ic.Engine(shared)
+    rec = one.open("incident", at=T0, actor=ALICE, fields=OPEN_FIELDS)
+    one.fire(rec.id, "assign", at=T0, actor=ALICE, fields={"assignee": "bob"})
+    two.fire(rec.id, "start", at=T0 + timedelta(minutes=1), actor=ALICE)  # response stops
+    one.fire(
+        rec.id, "update", at=T0 + timedelta(minutes=2), actor=ALICE, fields={"description": "x"}
+    )
+    expected = one.deadlines_for(one.get(rec.id), one.history(rec.id))
+    stored = shared.due(T0 + timedelta(days=3650))
+    assert sorted((d.key, d.due) for d in stored) == sorted((d.key, d.due) for d in expected)
+    assert not any("response" in d.key for d in stored)

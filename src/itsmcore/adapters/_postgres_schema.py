@@ -115,24 +115,78 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
         "CREATE INDEX deadlines_due ON {s}.deadlines (due_us, record_id, key)",
         "CREATE INDEX deadlines_leased ON {s}.deadlines (lease_owner) "
         "WHERE lease_owner IS NOT NULL",
-        # The optimistic check inside the statement that writes: a record write that
-        # missed its row (stale version, or an id taken) aborts the transaction with
-        # SQLSTATE IM409, so a whole save goes to the server in one round trip.
-        """CREATE FUNCTION {s}.expect_one_row(written bigint) RETURNS void
-            LANGUAGE plpgsql AS $$
-            BEGIN
-                IF written <> 1 THEN
-                    RAISE EXCEPTION USING ERRCODE = 'IM409',
-                        MESSAGE = 'itsmcore: the record is not at the expected version';
-                END IF;
-            END
-            $$""",
         """CREATE TABLE {s}.heads (
             record_id text COLLATE "C" PRIMARY KEY,
             version integer NOT NULL,
             head text NOT NULL,
             signature text NOT NULL
         )""",
+        # One save, in one statement (so one round trip and one transaction): the
+        # conditional write of each record, in the given (id) order, raising IM409
+        # unless it hit its row (stale version, or an id taken), which rolls it all
+        # back; then the events, outbox rows (with NOTIFY when one was added), the
+        # records' deadlines and their head signatures. Row locks are held only while
+        # the server runs it, never across a round trip.
+        """CREATE FUNCTION {s}.append_steps(
+            r_id text[], r_process text[], r_state text[], r_version integer[],
+            r_expected integer[], r_opened bigint[], r_fields text[], r_data text[],
+            e_record text[], e_version integer[], e_data text[],
+            o_id text[], o_record text[], o_data text[], notify text,
+            d_replace text[], d_record text[], d_key text[], d_due bigint[], d_data text[],
+            h_record text[], h_version integer[], h_head text[], h_signature text[]
+        ) RETURNS void LANGUAGE plpgsql AS $$
+        BEGIN
+            FOR i IN 1 .. coalesce(array_length(r_id, 1), 0) LOOP
+                IF r_expected[i] = 0 THEN
+                    INSERT INTO {s}.records
+                        (id, process, state, version, opened_us, fields, data)
+                    VALUES (r_id[i], r_process[i], r_state[i], r_version[i], r_opened[i],
+                            r_fields[i]::jsonb, r_data[i])
+                    ON CONFLICT (id) DO NOTHING;
+                ELSE
+                    UPDATE {s}.records SET process = r_process[i], state = r_state[i],
+                        version = r_version[i], opened_us = r_opened[i],
+                        fields = r_fields[i]::jsonb, data = r_data[i]
+                    WHERE id = r_id[i] AND version = r_expected[i];
+                END IF;
+                IF NOT FOUND THEN
+                    RAISE EXCEPTION USING ERRCODE = 'IM409',
+                        MESSAGE = 'itsmcore: record ' || r_id[i] || ' is not at version '
+                            || r_expected[i];
+                END IF;
+            END LOOP;
+            INSERT INTO {s}.events (record_id, version, data)
+                SELECT * FROM unnest(e_record, e_version, e_data);
+            INSERT INTO {s}.outbox (id, record_id, data)
+                SELECT i, r, d FROM unnest(o_id, o_record, o_data) WITH ORDINALITY
+                    AS t(i, r, d, n) ORDER BY n
+                ON CONFLICT (id) DO NOTHING;
+            IF FOUND AND notify IS NOT NULL THEN
+                PERFORM pg_notify('itsmcore_outbox', notify);
+            END IF;
+            IF coalesce(array_length(d_replace, 1), 0) > 0 THEN
+                DELETE FROM {s}.deadlines WHERE record_id = ANY(d_replace);
+                INSERT INTO {s}.deadlines (record_id, key, due_us, data)
+                    SELECT * FROM unnest(d_record, d_key, d_due, d_data);
+            END IF;
+            INSERT INTO {s}.heads (record_id, version, head, signature)
+                SELECT * FROM unnest(h_record, h_version, h_head, h_signature)
+                ON CONFLICT (record_id) DO UPDATE SET version = excluded.version,
+                    head = excluded.head, signature = excluded.signature;
+        END
+        $$""",
+        # Replace one record's deadlines, after taking its row lock as append_steps
+        # does, so the two never interleave.
+        """CREATE FUNCTION {s}.replace_deadlines(
+            record text, d_key text[], d_due bigint[], d_data text[]
+        ) RETURNS void LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM 1 FROM {s}.records WHERE id = record FOR UPDATE;
+            DELETE FROM {s}.deadlines WHERE record_id = record;
+            INSERT INTO {s}.deadlines (record_id, key, due_us, data)
+                SELECT record, k, d, x FROM unnest(d_key, d_due, d_data) AS t(k, d, x);
+        END
+        $$""",
     ),
 }
 

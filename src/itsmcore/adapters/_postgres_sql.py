@@ -1,61 +1,25 @@
-"""The PostgreSQL adapter's SQL (private): every statement, with the schema filled in once,
-and :class:`Script`, a write sent to the server in one round trip.
+"""The PostgreSQL adapter's SQL (private): every statement, with the schema filled in once.
 
-Why a script: a save is several statements (the record's conditional write, its events,
-its notifications, its deadlines, its head signature). Sent as one simple-protocol
-message with client-side parameters, the statements run as one implicit transaction
-that the server commits, or rolls back entirely at the first error, before it answers.
-So row locks are held only while the server runs the statements, never across a round
-trip to a client that may be descheduled, and a refused save costs one round trip.
+Writes that touch several tables go to the server as one statement, a call of a
+function of the schema (``append_steps``, ``replace_deadlines``, see
+:mod:`._postgres_schema`) or one statement with data-modifying CTEs (``claim``), with
+server-side binary parameters: one round trip, one transaction, plans prepared once,
+and row locks held only while the server runs it, never across a round trip to a
+client that may be descheduled.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Final
+from typing import Final
 
 from itsmcore.adapters._postgres_schema import CHANNEL
 
-__all__ = ["STALE", "UNIQUE_VIOLATION", "Script", "Statements"]
+__all__ = ["STALE", "UNIQUE_VIOLATION", "Statements"]
 
-#: The SQLSTATE the schema's ``expect_one_row()`` raises: a record write missed its row.
+#: The SQLSTATE ``append_steps`` raises when a record's conditional write missed its row.
 STALE: Final = "IM409"
 #: PostgreSQL's unique_violation.
 UNIQUE_VIOLATION: Final = "23505"
-
-
-class Script:
-    """Statements and their parameters, run as one implicit transaction."""
-
-    def __init__(self) -> None:
-        self.statements: list[str] = []
-        self.params: list[Any] = []
-
-    def add(self, sql: str, params: Sequence[Any] = ()) -> None:
-        """Append one statement (``%s`` placeholders) and its parameters."""
-        self.statements.append(sql)
-        self.params.extend(params)
-
-    def add_rows(
-        self,
-        head: str,
-        rows: Sequence[Sequence[Any]],
-        tail: str = "",
-        tail_params: Sequence[Any] = (),
-    ) -> None:
-        """Append ``head VALUES (...), (...) tail``: one tuple of placeholders per row,
-        then the parameters of ``tail``. Nothing when ``rows`` is empty."""
-        if not rows:
-            return
-        one = "(" + ", ".join(["%s"] * len(rows[0])) + ")"
-        values = ", ".join([one] * len(rows))
-        params = [value for row in rows for value in row]
-        self.add(f"{head} VALUES {values} {tail}".rstrip(), [*params, *tail_params])
-
-    @property
-    def text(self) -> str:
-        """The statements, joined into one query."""
-        return ";\n".join(self.statements)
 
 
 class Statements:
@@ -63,37 +27,21 @@ class Statements:
 
     def __init__(self, s: str) -> None:
         self.schema = s
-        # The conditional write of a record: it raises STALE (rolling the whole script
-        # back) unless it wrote exactly its one row. Parameters: process, state,
-        # version, opened_us, fields, data, id (and, to update, the expected version).
-        self.insert_record = (
-            f"WITH w AS (INSERT INTO {s}.records "
-            "(process, state, version, opened_us, fields, data, id) "
-            "VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s) ON CONFLICT (id) DO NOTHING "
-            f"RETURNING 1) SELECT {s}.expect_one_row((SELECT count(*) FROM w))"
+        # Parameters, as arrays (see append_steps): records (id, process, state,
+        # version, expected, opened_us, fields, data), events (record_id, version,
+        # data), outbox (id, record_id, data), notify, deadlines (replaced ids,
+        # record_id, key, due_us, data), heads (record_id, version, head, signature).
+        self.append = (
+            f"SELECT {s}.append_steps("
+            "%b::text[], %b::text[], %b::text[], %b::integer[], %b::integer[], "
+            "%b::bigint[], %b::text[], %b::text[], "
+            "%b::text[], %b::integer[], %b::text[], "
+            "%b::text[], %b::text[], %b::text[], %b::text, "
+            "%b::text[], %b::text[], %b::text[], %b::bigint[], %b::text[], "
+            "%b::text[], %b::integer[], %b::text[], %b::text[])"
         )
-        self.update_record = (
-            f"WITH w AS (UPDATE {s}.records SET process = %s, state = %s, version = %s, "
-            "opened_us = %s, fields = %s::jsonb, data = %s WHERE id = %s AND version = %s "
-            f"RETURNING 1) SELECT {s}.expect_one_row((SELECT count(*) FROM w))"
-        )
-        self.insert_events = f"INSERT INTO {s}.events (record_id, version, data)"
-        # A known notification id is kept as it is; the rows get seq in the given order.
-        self.insert_outbox = f"INSERT INTO {s}.outbox (id, record_id, data)"
-        self.outbox_conflict = "ON CONFLICT (id) DO NOTHING"
-        # As insert_outbox, and NOTIFY (sent at commit) when a row was added.
-        self.insert_outbox_notify = f"WITH added AS ({self.insert_outbox}"
-        self.outbox_notify_tail = (
-            f"{self.outbox_conflict} RETURNING 1) SELECT pg_notify('{CHANNEL}', %s) "
-            "WHERE EXISTS (SELECT 1 FROM added)"
-        )
-        self.lock_record = f"SELECT 1 FROM {s}.records WHERE id = %s FOR UPDATE"
-        self.delete_deadlines = f"DELETE FROM {s}.deadlines WHERE record_id = ANY(%s)"
-        self.insert_deadlines = f"INSERT INTO {s}.deadlines (record_id, key, due_us, data)"
-        self.upsert_head = (
-            f"INSERT INTO {s}.heads (record_id, version, head, signature) "
-            "VALUES (%s, %s, %s, %s) ON CONFLICT (record_id) DO UPDATE SET "
-            "version = excluded.version, head = excluded.head, signature = excluded.signature"
+        self.replace_deadlines = (
+            f"SELECT {s}.replace_deadlines(%b::text, %b::text[], %b::bigint[], %b::text[])"
         )
         # One statement: the claims it inserts, the notifications of those claims (or of
         # no claim), and the NOTIFY; it answers the array of inserted keys.

@@ -55,7 +55,7 @@ from itsmcore.adapters._postgres_schema import (
     quote_schema,
     translate,
 )
-from itsmcore.adapters._postgres_sql import STALE, UNIQUE_VIOLATION, Script, Statements
+from itsmcore.adapters._postgres_sql import STALE, UNIQUE_VIOLATION, Statements
 from itsmcore.errors import (
     ConcurrencyError,
     ItsmError,
@@ -281,12 +281,6 @@ class PostgresStorage:
         ):
             yield conn
 
-    def _run(self, script: Script) -> None:
-        """Run ``script`` as one implicit transaction in one round trip (client-side
-        parameters, simple protocol): committed whole, or rolled back at its first error."""
-        with self._checkout(writing=True) as conn:
-            self._psycopg.ClientCursor(conn).execute(script.text, script.params)
-
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Rows of one read; retried once on a connection that turned out dead."""
         for attempt in (1, 2):
@@ -333,35 +327,36 @@ class PostgresStorage:
                 )
         if _first_conflict(steps, expected) is not None:  # out of order: nothing to send
             raise self._conflict(steps, expected, stale=False)
-        sql = self._sql
-        script = Script()
-        for rid in sorted(heads):  # one lock order for every writer: no deadlock
-            row = self._record_row(heads[rid].record)
-            if expected[rid] == 0:
-                script.add(sql.insert_record, row)
-            else:
-                script.add(sql.update_record, (*row, expected[rid]))
-        script.add_rows(
-            sql.insert_events,
-            [(e.record_id, e.version, encode(e)) for e in (s.event for s in steps)],
-        )
-        self._add_outbox(script, outbox)
-        if deadlines:
-            script.add(sql.delete_deadlines, (list(deadlines),))
-            script.add_rows(sql.insert_deadlines, self._deadline_rows(deadlines))
-        for rid, signature in (signatures or {}).items():
-            ev = heads[rid].event
-            script.add(sql.upsert_head, (rid, ev.version, ev.hash, signature))
+        order = sorted(heads)  # one lock order for every writer: no deadlock
+        rows = [self._record_row(heads[rid].record) for rid in order]
+        process, state, version, opened, fields, data = ([row[i] for row in rows] for i in range(6))
+        signed = list(signatures or ())
+        params: list[Any] = [
+            *(order, process, state, version, [expected[rid] for rid in order]),
+            *(opened, fields, data),
+            [s.event.record_id for s in steps],
+            [s.event.version for s in steps],
+            [encode(s.event) for s in steps],
+            *([n.id for n in outbox], [n.record_id for n in outbox], [encode(n) for n in outbox]),
+            self.schema if self.notify else None,
+            list(deadlines or ()),
+            *self._deadline_columns(deadlines or {}),
+            signed,
+            [heads[rid].event.version for rid in signed],
+            [heads[rid].event.hash for rid in signed],
+            [(signatures or {})[rid] for rid in signed],
+        ]
         try:
-            self._run(script)
+            with self._checkout(writing=True) as conn:  # one statement: its own transaction
+                conn.execute(self._sql.append, params)
         except StorageUnavailable:
             if steps and self._landed(steps[-1].event):
                 return  # the connection broke after the commit: the save is stored
             raise
         except StorageError as exc:
-            state = getattr(exc.__cause__, "sqlstate", None)
-            if state in (STALE, UNIQUE_VIOLATION):
-                raise self._conflict(steps, expected, stale=state == STALE) from None
+            sqlstate = getattr(exc.__cause__, "sqlstate", None)
+            if sqlstate in (STALE, UNIQUE_VIOLATION):
+                raise self._conflict(steps, expected, stale=sqlstate == STALE) from None
             raise
 
     def _conflict(
@@ -404,13 +399,9 @@ class PostgresStorage:
         return [c for c in first.values() if c.key in won]
 
     def set_deadlines(self, record_id: str, deadlines: Sequence[Deadline]) -> None:
-        sql = self._sql
-        script = Script()
-        # Take the record's row lock first, as append does: the two never interleave.
-        script.add(sql.lock_record, (record_id,))
-        script.add(sql.delete_deadlines, ([record_id],))
-        script.add_rows(sql.insert_deadlines, self._deadline_rows({record_id: deadlines}))
-        self._run(script)
+        _, keys, dues, data = self._deadline_columns({record_id: deadlines})
+        with self._checkout(writing=True) as conn:
+            conn.execute(self._sql.replace_deadlines, (record_id, keys, dues, data))
 
     def next_number(self, prefix: str) -> int:
         with self._checkout(writing=True) as conn:
@@ -553,34 +544,36 @@ class PostgresStorage:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _record_row(self, record: Record) -> tuple[Any, ...]:
-        """The columns of a record: process, state, version, opened_us, fields, data, id."""
+    def _record_row(self, record: Record) -> tuple[str, str, int, int, str, str]:
+        """A record's columns: process, state, version, opened_us, fields, data."""
         data = dump(record)
         try:
             text = json.dumps(data, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
         except ValueError as exc:
             raise ValidationError.single("$", f"cannot store Record: {exc}") from None
-        row = (record.process, record.state, record.version, micros(record.opened_at))
-        return (*row, fields_jsonb(data["fields"]), text, record.id)
+        fields = fields_jsonb(data["fields"])
+        return (
+            record.process,
+            record.state,
+            record.version,
+            micros(record.opened_at),
+            fields,
+            text,
+        )
 
-    def _add_outbox(self, script: Script, outbox: Sequence[Notification]) -> None:
-        rows = [(n.id, n.record_id, encode(n)) for n in outbox]
-        if not rows:
-            return
-        sql = self._sql
-        if self.notify:
-            script.add_rows(sql.insert_outbox_notify, rows, sql.outbox_notify_tail, (self.schema,))
-        else:
-            script.add_rows(sql.insert_outbox, rows, sql.outbox_conflict)
-
-    def _deadline_rows(
+    def _deadline_columns(
         self, deadlines: Mapping[str, Sequence[Deadline]]
-    ) -> list[tuple[str, str, int, str]]:
-        return [
-            (rid, d.key, micros(d.due), encode(d))
-            for rid, items in deadlines.items()
-            for d in {d.key: d for d in items}.values()  # one per key; the last one wins
-        ]
+    ) -> tuple[list[str], list[str], list[int], list[str]]:
+        """Record ids, keys, due instants (µs) and JSON of the deadlines, one per key of
+        each record (the last one given wins, as in the reference adapter)."""
+        columns: tuple[list[str], list[str], list[int], list[str]] = ([], [], [], [])
+        for rid, items in deadlines.items():
+            for d in {d.key: d for d in items}.values():
+                columns[0].append(rid)
+                columns[1].append(d.key)
+                columns[2].append(micros(d.due))
+                columns[3].append(encode(d))
+        return columns
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -242,7 +242,7 @@ def _change_success(hs: Iterable[History], period: Period, opts: Mapping[str, An
 
 
 def _emergency_rate(hs: Iterable[History], period: Period, opts: Mapping[str, Any]) -> KpiValue:
-    opened = [ev for ev in _of(hs, "change", period) if _in(ev[0].at, period)]
+    opened = [ev for ev in _of(hs, "change", period) if _in(ev[0].at, period) and _select(ev, opts)]
     hits = sum(_fields_at(ev).get("change_type") == "emergency" for ev in opened)
     return _ratio("emergency_change_rate", period, hits, len(opened))
 
@@ -418,32 +418,43 @@ def _health(hs: Iterable[History], period: Period, opts: Mapping[str, Any]) -> K
     weighted = Fraction(0)
     weights = Fraction(0)
     parts: dict[str, Any] = {}
+    scored = 0
     for i, item in enumerate(items):
         name, target = item.get("kpi"), item.get("target")
         direction, weight = item.get("direction", "higher"), Fraction(str(item.get("weight", 1)))
-        if direction not in ("higher", "lower") or weight <= 0 or target in (None, 0):
+        if (
+            direction not in ("higher", "lower")
+            or weight <= 0
+            or not isinstance(target, int | float | Fraction | timedelta)
+            or _as_fraction(target) <= 0
+        ):
             raise ValidationError.single(
-                f"$.targets[{i}]", "need kpi, a non-zero target, direction higher|lower, weight>0"
+                f"$.targets[{i}]", "need kpi, a positive target, direction higher|lower, weight>0"
             )
         extra = {k: v for k, v in item.items() if k not in {"kpi", "target", "direction", "weight"}}
         kpi = compute(name, hs, period=period, **{**opts, **extra, "targets": None})
         if kpi.value is None:
             continue
+        if isinstance(kpi.value, timedelta) != isinstance(target, timedelta):
+            raise ValidationError.single(
+                f"$.targets[{i}].target",
+                f"{name} is {'a duration' if isinstance(kpi.value, timedelta) else 'a number'}: "
+                "give a timedelta target for a duration KPI and a number otherwise",
+            )
         value = _as_fraction(kpi.value)
         goal = _as_fraction(target)
         if direction == "higher":
-            score = min(Fraction(1), value / goal)
+            score = min(Fraction(1), max(Fraction(0), value / goal))
         else:
             score = Fraction(1) if value <= goal else goal / value
         weighted += weight * score
         weights += weight
-        parts[name] = float(score)
+        scored += 1
+        parts[name if name not in parts else f"{name}[{i}]"] = float(score)
     if weights == 0:
         return KpiValue("service_health", None, "percent", None, 0, 0, period)
     exact = weighted * 100 / weights
-    return KpiValue(
-        "service_health", float(exact), "percent", exact, len(parts), len(parts), period, parts
-    )
+    return KpiValue("service_health", float(exact), "percent", exact, scored, scored, period, parts)
 
 
 def _as_fraction(value: Any) -> Fraction:

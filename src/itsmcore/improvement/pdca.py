@@ -34,7 +34,7 @@ from typing import Any, Final
 
 import attrs
 
-from itsmcore._time import format_duration
+from itsmcore._time import format_duration, require_aware
 from itsmcore.errors import InvalidTransition, ValidationError
 from itsmcore.improvement import spc
 from itsmcore.improvement.kpis import KpiValue
@@ -290,12 +290,12 @@ def measurement_for(
     measured for it: ``measure_baseline`` while ``planning`` (the baseline window
     before ``at``), ``check`` while ``doing`` (the cycle window up to ``at``).
 
-    Raises ``InvalidTransition`` in any other state and ``ValidationError`` when the
-    plan names no KPI, a window is empty, or the KPI needs an option it lacks (e.g.
+    Raises ``InvalidTransition`` in any other state and ``ValidationError`` when ``at``
+    is naive, the plan names no KPI, a window is empty, or the KPI needs an option it lacks (e.g.
     ``availability`` without a ``service``).
     """
     fields = record.fields
-    at = at.astimezone(UTC)
+    at = require_aware(at, "$.at").astimezone(UTC)
     kpi = fields.get("kpi")
     if record.state not in ("planning", "doing"):
         raise InvalidTransition(record.state, "measure", (), record.process)
