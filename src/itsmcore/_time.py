@@ -78,8 +78,9 @@ def parse_duration(value: Any, path: str = "$") -> timedelta:
     elif isinstance(value, int) and not isinstance(value, bool):
         result = timedelta(seconds=value)
     elif isinstance(value, str):
-        match = _DURATION.match(value.strip().upper())
-        if not match or value.strip().upper() in ("P", "PT"):
+        text = value.strip().upper()
+        match = _DURATION.match(text)
+        if not match or text == "P" or text.endswith("T"):  # a designator needs a number
             raise ValidationError.single(
                 path,
                 f"not an ISO 8601 duration: {value!r} (e.g. 'PT4H', 'P7D', 'PT1H30M')",

@@ -39,7 +39,10 @@ def read_document(path: str | Path, *, kind: str = "spec") -> Mapping[str, Any]:
         raise SpecError(label, [f"cannot read {str(path)!r}: {exc.strerror}"]) from None
     if size > MAX_SPEC_BYTES:
         raise SpecError(label, [f"file is {size} bytes; the limit is {MAX_SPEC_BYTES}"])
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()  # a directory or unreadable file passes stat() but not this
+    except OSError as exc:
+        raise SpecError(label, [f"cannot read {str(path)!r}: {exc.strerror}"]) from None
     try:
         if path.suffix.lower() == ".toml":
             data: Any = tomllib.loads(raw.decode("utf-8"))

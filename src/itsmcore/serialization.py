@@ -224,6 +224,12 @@ class _Reader:
             return ""
         return value
 
+    def optional_text(self, value: Any, path: str) -> str | None:
+        if value is not None and not isinstance(value, str):
+            self.fail(path, "expected a string")
+            return None
+        return value
+
     def names(self, value: Any, path: str) -> tuple[str, ...]:
         out: list[str] = []
         for i, item in enumerate(self.items(value, path)):
@@ -313,6 +319,8 @@ def spec_from_dict(
             description=r.text(m.get("description"), f"{p}.description", ""),
         )
         if t.event == "open":
+            if opening is not None:
+                r.fail(f"{p}.event", "the opening transition ('open') is given twice")
             opening = t
         else:
             transitions.append(t)
@@ -354,10 +362,10 @@ def spec_from_dict(
             TimerSpec(
                 name=r.text(m.get("name"), f"{p}.name"),
                 state=r.text(m.get("state"), f"{p}.state"),
-                event=m.get("event") if isinstance(m.get("event"), str) else None,
+                event=r.optional_text(m.get("event"), f"{p}.event"),
                 after=after,
-                at_field=m.get("at_field") if isinstance(m.get("at_field"), str) else None,
-                calendar=m.get("calendar") if isinstance(m.get("calendar"), str) else None,
+                at_field=r.optional_text(m.get("at_field"), f"{p}.at_field"),
+                calendar=r.optional_text(m.get("calendar"), f"{p}.calendar"),
                 fields=_timer_fields(r, m.get("fields"), f"{p}.fields"),
             )
         )

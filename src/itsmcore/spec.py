@@ -316,7 +316,8 @@ def check_spec(spec: ProcessSpec, registry: Registry) -> list[str]:
     out of a terminal state; every state reachable from the initial state; no
     non-terminal dead end; a terminal state reachable from every state; known field
     types, choices for enums; ``requires`` naming known fields; guard, condition and
-    effect names known to the registry; timers on known states and allowed events.
+    effect names known to the registry; timers on known states and allowed events,
+    ``at_field`` naming a datetime or date field, timer ``fields`` naming settable fields.
     """
     problems: list[str] = []
     if not _NAME.match(spec.name):
@@ -428,6 +429,7 @@ def check_spec(spec: ProcessSpec, registry: Registry) -> list[str]:
         if stuck:
             problems.append(f"no terminal state reachable from: {', '.join(stuck)}")
 
+    by_field = {f.name: f for f in spec.fields}
     timer_names = [tm.name for tm in spec.timers]
     tdupes = sorted({n for n in timer_names if timer_names.count(n) > 1})
     if tdupes:
@@ -442,6 +444,22 @@ def check_spec(spec: ProcessSpec, registry: Registry) -> list[str]:
             problems.append(f"{where}: 'after' must not be negative")
         if tm.at_field is not None and tm.at_field not in field_set:
             problems.append(f"{where}: unknown field {tm.at_field!r}")
+        elif tm.at_field is not None and by_field[tm.at_field].type not in ("datetime", "date"):
+            problems.append(
+                f"{where}: field {tm.at_field!r} is a {by_field[tm.at_field].type}; "
+                "'at_field' must name a datetime or date field"
+            )
+        if tm.fields and tm.event is None:
+            problems.append(f"{where}: 'fields' are set by the event fired, so only a timer "
+                            "that fires an event may give them")
+        for fname in tm.fields:
+            if fname not in field_set:
+                problems.append(f"{where}: unknown field {fname!r} in 'fields'")
+            elif by_field[fname].derived:
+                problems.append(
+                    f"{where}: field {fname!r} is derived (computed by effects); "
+                    "a timer cannot set it"
+                )
         if tm.event is not None:
             fires = any(
                 t.event == tm.event and ("*" in t.sources or tm.state in t.sources)
