@@ -450,8 +450,10 @@ def check_spec(spec: ProcessSpec, registry: Registry) -> list[str]:
                 "'at_field' must name a datetime or date field"
             )
         if tm.fields and tm.event is None:
-            problems.append(f"{where}: 'fields' are set by the event fired, so only a timer "
-                            "that fires an event may give them")
+            problems.append(
+                f"{where}: 'fields' are set by the event fired, so only a timer "
+                "that fires an event may give them"
+            )
         for fname in tm.fields:
             if fname not in field_set:
                 problems.append(f"{where}: unknown field {fname!r} in 'fields'")

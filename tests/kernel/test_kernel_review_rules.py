@@ -54,7 +54,9 @@ def test_timer_fields_must_be_declared_fields_a_caller_may_set() -> None:
 
 
 def test_timer_fields_need_an_event_to_fire() -> None:
-    text = _problems(timers=[ic.TimerSpec("t", "a", after=timedelta(days=1), fields={"label": "x"})])
+    text = _problems(
+        timers=[ic.TimerSpec("t", "a", after=timedelta(days=1), fields={"label": "x"})]
+    )
     assert "timer 't'" in text
     assert "only a timer that fires an event" in text
 

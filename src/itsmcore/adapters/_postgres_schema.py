@@ -63,7 +63,9 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
         )""",
         # The latest snapshot of each record: ``data`` is the exact JSON of
         # serialization.dump(record); ``fields`` the same fields as jsonb, for find().
-        # Ids sort by code point (COLLATE "C"), as Python sorts str.
+        # Ids sort by code point (COLLATE "C"), as Python sorts str. No index on
+        # ``fields`` by default: it would make every save a non-HOT update (see
+        # docs/deployment.md for adding one where find(fields=...) must be fast).
         """CREATE TABLE {s}.records (
             id text COLLATE "C" PRIMARY KEY,
             process text NOT NULL,
@@ -75,7 +77,6 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
         )""",
         "CREATE INDEX records_process_state ON {s}.records (process, state)",
         "CREATE INDEX records_opened ON {s}.records (opened_us, id)",
-        "CREATE INDEX records_fields ON {s}.records USING gin (fields jsonb_path_ops)",
         # The key is the optimistic lock's second line: one event per (record, version).
         """CREATE TABLE {s}.events (
             record_id text COLLATE "C" NOT NULL,

@@ -330,20 +330,15 @@ def _nps(hs: Iterable[History], period: Period, opts: Mapping[str, Any]) -> KpiV
 
 
 def _outages(hs: Iterable[History], period: Period, opts: Mapping[str, Any]) -> list[Outage]:
-    """Unplanned outages from major incidents of the service: [open, first resolve)."""
+    """The service's outages as :func:`itsmcore.monitoring.service_outages` derives
+    them (the same intervals ``Engine.outages`` reports): unplanned from its major or
+    outage-flagged incidents, planned from its authorised changes."""
+    from itsmcore.monitoring.outages import service_outages  # it imports History from here
+
     service = opts.get("service")
     if service is None:
         raise ValidationError.single("$.service", "availability and mtbf need service=...")
-    out = []
-    for events in _of(hs, opts.get("process", "incident"), period):
-        fields = _fields_at(events)
-        if fields.get("service") != service:
-            continue
-        if opts.get("major_only", True) and not fields.get("major"):
-            continue
-        resolved = _first(events, "resolve")
-        out.append(Outage(service, events[0].at, resolved.at if resolved else None))
-    return out
+    return service_outages(list(hs), service, until=period.end, catalog=opts.get("catalog"))
 
 
 def _availability(hs: Iterable[History], period: Period, opts: Mapping[str, Any]) -> KpiValue:
