@@ -253,7 +253,7 @@ class Cadence:
                 raise ValidationError.single("$.start", "not an ISO 8601 datetime") from None
         actor = data.get("actor", SYSTEM)
         if isinstance(actor, Mapping):
-            actor = Actor(str(actor.get("id", "")), roles=frozenset(actor.get("roles", ())))
+            actor = Actor(str(actor.get("id", "")), roles=actor.get("roles", ()))
         windows = {
             k: parse_duration(data[k], f"$.{k}") if data.get(k) is not None else None
             for k in ("catch_up_window", "due_within")

@@ -15,11 +15,11 @@ def to_mermaid(spec: ProcessSpec) -> str:
     included, grouped per edge) and an end arrow from each terminal state."""
     lines = ["stateDiagram-v2"]
     lines.append(f"    [*] --> {spec.initial}")
+    from itsmcore.spec import expand_sources
+
     edges: dict[tuple[str, str], list[str]] = {}
-    non_terminal = [s.name for s in spec.states if not s.terminal]
     for t in spec.transitions:
-        sources = non_terminal if "*" in t.sources else list(t.sources)
-        for src in sources:
+        for src in expand_sources(spec, t.sources):
             dst = src if t.target == "=" else t.target
             labels = edges.setdefault((src, dst), [])
             if t.event not in labels:

@@ -53,6 +53,9 @@ class ValidationError(ItsmError, ValueError):
         lines = "; ".join(f"{path}: {msg}" for path, msg in self.errors)
         super().__init__(f"invalid input: {lines}" if lines else "invalid input")
 
+    def __reduce__(self) -> tuple[type[ValidationError], tuple[tuple[tuple[str, str], ...]]]:
+        return (type(self), (self.errors,))  # picklable: errors cross process pools
+
     @classmethod
     def single(cls, path: str, message: str) -> ValidationError:
         """Build an error with one ``(path, message)`` pair."""
@@ -71,6 +74,9 @@ class SpecError(ItsmError, ValueError):
         joined = "; ".join(self.problems)
         super().__init__(f"spec {spec!r} is invalid: {joined}")
 
+    def __reduce__(self) -> tuple[type[SpecError], tuple[str, tuple[str, ...]]]:
+        return (type(self), (self.spec, self.problems))
+
 
 class InvalidTransition(ItsmError):
     """An event that is not allowed from the record's current state. Nothing was saved."""
@@ -88,6 +94,11 @@ class InvalidTransition(ItsmError):
             f"allowed events: {allowed_txt}"
         )
 
+    def __reduce__(
+        self,
+    ) -> tuple[type[InvalidTransition], tuple[str, str, tuple[str, ...], str]]:
+        return (type(self), (self.state, self.event, self.allowed, self.process))
+
 
 class GuardFailed(ItsmError):
     """A guard on an allowed transition said no. Nothing was saved.
@@ -99,6 +110,9 @@ class GuardFailed(ItsmError):
         self.guard = guard
         self.reason = reason
         super().__init__(f"guard {guard!r} failed: {reason}")
+
+    def __reduce__(self) -> tuple[type[GuardFailed], tuple[str, str]]:
+        return (type(self), (self.guard, self.reason))
 
 
 class Forbidden(ItsmError, PermissionError):
@@ -131,6 +145,9 @@ class ConcurrencyError(ItsmError):
             "reload the record and retry"
         )
 
+    def __reduce__(self) -> tuple[type[ConcurrencyError], tuple[int, int, str]]:
+        return (type(self), (self.expected, self.actual, self.record_id))
+
 
 class NotFound(ItsmError, LookupError):
     """An unknown record, process, policy, calendar or other name."""
@@ -152,6 +169,9 @@ class ChainBroken(ItsmError):
         self.version = version
         self.reason = reason
         super().__init__(f"hash chain broken at version {version}: {reason}")
+
+    def __reduce__(self) -> tuple[type[ChainBroken], tuple[int, str]]:
+        return (type(self), (self.version, self.reason))
 
 
 class StorageError(ItsmError):

@@ -648,9 +648,11 @@ def apply_link(record: Record, spec: ProcessSpec, link: Link, *, actor: Actor) -
 def replay(spec: ProcessSpec, events: Sequence[Event]) -> Record:
     """Rebuild a record from its complete history (versions 1..n), exactly.
 
-    Verifies the hash chain first (``ChainBroken``), and checks that every state the
-    events reach exists in ``spec`` (``ValidationError`` otherwise). Events are facts:
-    guards are not re-run.
+    Verifies the hash chain first (``ChainBroken``), then the invariants the chain
+    alone does not prove (anyone can recompute SHA-256): every state the events reach
+    exists in ``spec``, each event leaves the state the previous one reached, and no
+    event is dated before the one before it (``ValidationError`` otherwise). Events are
+    facts: guards are not re-run.
     """
     if not events:
         raise ValidationError.single("$.events", "a history needs at least its open event")
@@ -675,6 +677,15 @@ def replay(spec: ProcessSpec, events: Sequence[Event]) -> Record:
                 head=ev.hash,
             )
             continue
+        if ev.source != record.state:
+            raise ValidationError.single(
+                f"$.events[{i}].source",
+                f"leaves {ev.source!r} but the record was in {record.state!r}",
+            )
+        if ev.at < record.updated_at:
+            raise ValidationError.single(
+                f"$.events[{i}].at", "is before the previous event; events never go back"
+            )
         record = Record(
             id=record.id,
             process=record.process,

@@ -38,7 +38,10 @@ class PriorityMatrix:
     _lookup: dict[tuple[int, int], int] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        problems: list[str] = []
+        problems = [
+            *_level_problems(self.impacts, "impact"),
+            *_level_problems(self.urgencies, "urgency"),
+        ]
         lookup = dict(self.table)
         for i in self.impacts:
             for u in self.urgencies:
@@ -72,14 +75,22 @@ class PriorityMatrix:
         """Load ``{"impacts": [1,2,3], "urgencies": [1,2,3], "priorities": [[1,2,3],...]}``:
         ``priorities[i][u]`` is the priority of the i-th impact and u-th urgency."""
         try:
-            impacts = tuple(int(x) for x in data["impacts"])
-            urgencies = tuple(int(x) for x in data["urgencies"])
+            impacts = tuple(data["impacts"])
+            urgencies = tuple(data["urgencies"])
+            # Checked before the table is built: a float or text level must not be
+            # truncated or sorted against numbers, and a repeated level would let a
+            # later row overwrite an earlier one.
+            levels = [*_level_problems(impacts, "impact"), *_level_problems(urgencies, "urgency")]
+            if levels:
+                raise SpecError("priority_matrix", levels)
             rows = data["priorities"]
             if len(rows) != len(impacts) or any(len(r) != len(urgencies) for r in rows):
                 raise SpecError("priority_matrix", ["priorities must be impacts x urgencies"])
             table = {
                 (i, u): rows[a][b] for a, i in enumerate(impacts) for b, u in enumerate(urgencies)
             }
+        except SpecError:
+            raise
         except (KeyError, TypeError, ValueError) as exc:
             raise SpecError("priority_matrix", [f"malformed matrix data: {exc}"]) from None
         return cls(impacts=impacts, urgencies=urgencies, table=table)
@@ -91,6 +102,15 @@ class PriorityMatrix:
             "urgencies": list(self.urgencies),
             "priorities": [[self._lookup[(i, u)] for u in self.urgencies] for i in self.impacts],
         }
+
+
+def _level_problems(levels: tuple[object, ...], axis: str) -> list[str]:
+    """Why the levels of one axis are not distinct whole numbers (empty when they are)."""
+    for level in levels:
+        if isinstance(level, bool) or not isinstance(level, int):
+            return [f"{axis} levels must be whole numbers, got {level!r}"]
+    twice = sorted({level for level in levels if levels.count(level) > 1}, key=str)
+    return [f"{axis} level {level} is given twice" for level in twice]
 
 
 #: ITIL's common 3 × 3 matrix: 1,1→1; 1,2→2; 1,3→3; 2,1→2; 2,2→3; 2,3→4; 3,1→3; 3,2→4; 3,3→5.

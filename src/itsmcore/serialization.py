@@ -373,17 +373,20 @@ def spec_from_dict(
     if not isinstance(options, Mapping):
         r.fail("$.options", "expected a table/object")
         options = {}
+    texts = {  # read before the check below, so a bad value is reported, not dropped
+        "name": r.text(doc.get("name"), "$.name"),
+        "title": r.text(doc.get("title"), "$.title", ""),
+        "description": r.text(doc.get("description"), "$.description", ""),
+        "id_prefix": r.text(doc.get("id_prefix"), "$.id_prefix", ""),
+    }
     if r.errors:
         raise SpecError(name, r.errors)
     base = registry or BUILTINS
     if guards or effects:
         base = base.extended(guards, effects)
     return ProcessSpec(
-        name=r.text(doc.get("name"), "$.name"),
+        **texts,
         version=version,
-        title=r.text(doc.get("title"), "$.title", ""),
-        description=r.text(doc.get("description"), "$.description", ""),
-        id_prefix=r.text(doc.get("id_prefix"), "$.id_prefix", ""),
         states=tuple(states),
         transitions=tuple(transitions),
         fields=tuple(fields),

@@ -141,7 +141,7 @@ def increment(engine: ic.Engine, record_id: str, rng: random.Random) -> tuple[in
             conflicts += 1
         except ic.StorageBusy:
             busy += 1
-        time.sleep(rng.uniform(0, 0.001 * 2 ** min(conflicts + busy, 5)))
+        time.sleep(rng.uniform(0, 0.003 * 2 ** min(conflicts + busy, 4)))
 
 
 def contend(schema: str, record_id: str, saves: int, start: Any) -> tuple[int, int]:

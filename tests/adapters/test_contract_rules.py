@@ -19,6 +19,17 @@ def test_overriding_a_contract_test_is_refused_when_the_class_is_made() -> None:
                 assert True
 
 
+def test_overriding_a_contract_test_through_a_mixin_is_refused() -> None:
+    class Shortcuts:
+        def test_a_stale_step_overwrites_nothing(self) -> None:
+            assert True
+
+    with pytest.raises(TypeError, match="cannot be replaced"):
+
+        class Hollow(Shortcuts, StorageContract):  # pragma: no cover - never instantiated
+            pass
+
+
 def test_an_unknown_capability_is_refused_with_a_suggestion() -> None:
     with pytest.raises(TypeError, match="did you mean 'threads'"):
 

@@ -3,6 +3,7 @@ and its own promises: schemas, URL options, typed errors, shared work, NOTIFY.""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -76,6 +77,13 @@ def schema(names: list[str]) -> str:
 def test_the_core_imports_without_psycopg_and_the_adapter_names_the_extra(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    without = (
+        "import sys; sys.modules['psycopg'] = sys.modules['psycopg_pool'] = None; "
+        "import itsmcore, itsmcore.adapters.postgres, itsmcore.adapters.url; "
+        "itsmcore.Engine.in_memory().close(); print('imported')"
+    )
+    done = subprocess.run([sys.executable, "-c", without], capture_output=True, text=True)
+    assert (done.returncode, done.stdout.strip()) == (0, "imported"), done.stderr
     monkeypatch.setitem(sys.modules, "psycopg", None)
     with pytest.raises(ic.StorageError, match=r"pip install 'itsmcore\[postgres\]'"):
         PostgresStorage("postgresql://nobody@127.0.0.1:1/none")

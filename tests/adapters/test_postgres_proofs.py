@@ -271,7 +271,7 @@ def test_connections_cut_at_random_while_saving_lose_no_acknowledged_save(schema
         t.start()
     rng = random.Random(7)
     killed = 0
-    deadline = time.monotonic() + 3.0
+    deadline = time.monotonic() + 2.0
     while time.monotonic() < deadline:
         time.sleep(rng.uniform(0.005, 0.03))
         killed += pg.terminate(app)

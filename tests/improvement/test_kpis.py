@@ -402,3 +402,24 @@ def test_service_health_counts_every_target_it_scores(log: list[kpis.History]) -
     )
     assert value.sample_size == 2
     assert value.denominator == 2
+
+
+def test_engine_availability_counts_planned_change_windows_like_the_histories_do() -> None:
+    engine = ic.Engine.in_memory()
+    change = _change(engine, at(2, 9), "emergency", None)  # authorised, window 11:00-12:00
+    engine.fire(change, "update", at=at(2, 9, 30), actor=AGENT, fields={"service": "mail"})
+    _incident(
+        engine,
+        at(5, 9),
+        [
+            ("assign", at(5, 9, 5), {"assignee": "bob"}),
+            ("start", at(5, 9, 10), {}),
+            ("resolve", at(5, 10), FIX),
+        ],
+        major=True,
+        service="mail",
+    )
+    log = [kpis.History.of(engine.get(r), engine.history(r)) for r in engine.storage.record_ids()]
+    by_hand = kpis.compute("availability", log, period=NOV, service="mail")
+    assert by_hand.details["agreed_time"] == NOV.end - NOV.start - timedelta(hours=1)
+    assert engine.kpi("availability", period=NOV, service="mail") == by_hand

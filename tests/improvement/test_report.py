@@ -341,3 +341,56 @@ def test_the_example_tells_the_seed_stories(november: Report) -> None:
     assert november.period == NOVEMBER
     assert november.title == "Service report, 2026-11"
     assert datetime(2026, 12, 1, tzinfo=SHANGHAI).astimezone(UTC) == NOVEMBER.end
+
+
+def test_a_service_report_measures_sla_attainment_of_that_service_only() -> None:
+    engine = ic.Engine.in_memory()
+    for service, day, start_after in (("mail", 2, 10), ("vpn", 3, 30)):
+        opened = datetime(2026, 11, day, 9, tzinfo=UTC)
+        rec = engine.open(
+            "incident",
+            at=opened,
+            actor=AGENT,
+            fields={"title": "t", "impact": 1, "urgency": 1, "caller": "c", "service": service},
+        )
+        engine.fire(
+            rec.id, "assign", at=opened + timedelta(minutes=5), actor=AGENT,
+            fields={"assignee": "bob"},
+        )  # fmt: skip
+        engine.fire(rec.id, "start", at=opened + timedelta(minutes=start_after), actor=AGENT)
+    report = Report.service_metrics(engine, NOVEMBER, service="mail")
+    row = _row(report, "SLA attainment, response clocks")
+    mail = engine.kpi("sla_compliance", period=NOVEMBER, clock="response", service="mail")
+    assert (mail.numerator, mail.denominator) == (1, 1)
+    assert row[2] == formatted(mail)
+    assert row[4] == "1"
+
+
+def test_an_improvement_ended_earlier_is_not_listed_because_of_a_later_link() -> None:
+    engine = ic.Engine.in_memory()
+    owner = ic.Actor("olga", roles=frozenset({"improvement_manager"}))
+    october = datetime(2026, 10, 10, 9, tzinfo=UTC)
+    rec = engine.open(
+        "improvement",
+        at=october,
+        actor=owner,
+        fields={"title": "Faster triage", "trigger_kind": "problem", "trigger": "PRB-000001"},
+    )
+    engine.fire(rec.id, "abandon", at=october, actor=owner, fields={"reason": "Superseded."})
+    incident = engine.open(
+        "incident",
+        at=datetime(2026, 11, 5, 9, tzinfo=UTC),
+        actor=AGENT,
+        fields={"title": "t", "impact": 2, "urgency": 2, "caller": "c"},
+    )
+    engine.link(
+        incident.id, rec.id, "follow_up_of", at=datetime(2026, 11, 5, 10, tzinfo=UTC), actor=AGENT
+    )
+    ids = [row[0] for row in _improvements(Report.service_metrics(engine, NOVEMBER))]
+    assert rec.id not in ids
+    assert rec.id in [row[0] for row in _improvements(Report.service_metrics(engine, OCTOBER))]
+
+
+def _improvements(report: Report) -> tuple[tuple[str, ...], ...]:
+    section = next(s for s in report.sections if s.heading == "Improvements")
+    return section.tables[0].rows

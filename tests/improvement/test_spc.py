@@ -289,6 +289,8 @@ def test_p_chart_rejects_bad_counts_naming_the_subgroup(
     ("points", "center", "sigma", "path"),
     [
         ([1.0, 2.0], 0.0, [1.0], "$.sigma"),
+        ([1.0, 2.0], 0.0, 1.0, "$.sigma"),
+        ([1.0, 2.0], 0.0, [1.0, True], "$.sigma[1]"),
         ([1.0, 2.0], 0.0, [1.0, -1.0], "$.sigma[1]"),
         ([1.0, 2.0], 0.0, [1.0, math.nan], "$.sigma[1]"),
         ([1.0, math.nan], 0.0, [1.0, 1.0], "$.points[1]"),

@@ -272,3 +272,9 @@ def test_the_docs_page_shows_the_current_diagram() -> None:
     assert ic.catalog.get("service_level_agreement").to_mermaid() in page.read_text(
         encoding="utf-8"
     )
+
+
+def test_policy_version_may_be_set_in_draft_after_the_policy_name() -> None:
+    rec = _open(sla_policy="mail-lyon")
+    rec = _fire(rec, "update", actor=CLERK, sla_policy_version=1)
+    assert rec.get("sla_policy_version") == 1

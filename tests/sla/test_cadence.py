@@ -157,6 +157,11 @@ def test_a_cadence_round_trips_through_plain_data() -> None:
     assert Cadence.from_dict(data) == cadence
 
 
+def test_from_dict_reads_a_single_role_as_one_role_not_its_letters() -> None:
+    data = {**_cadence().to_dict(), "actor": {"id": "ops", "roles": "operator"}}
+    assert Cadence.from_dict(data).actor.roles == frozenset({"operator"})
+
+
 def test_from_dict_names_unknown_and_missing_keys() -> None:
     with pytest.raises(ic.ValidationError) as err:
         Cadence.from_dict({"name": "x", "every": "day"})

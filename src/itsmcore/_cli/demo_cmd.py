@@ -103,6 +103,8 @@ def demo(db: Path, seed: int, days: int, start: str, overwrite: bool, no_report:
             progress=lambda done, _total: bar.update(task, completed=done),
         )
     print_summary(console, result)
+    if not result.chain.ok:  # the demo's own audit trail must verify
+        raise click.exceptions.Exit(1)
 
 
 _KPI_MEANING = {

@@ -50,7 +50,6 @@ _INDICATORS: Final[tuple[tuple[str, str, dict[str, str]], ...]] = (
     ("Backlog at the period's end", "backlog", {}),
     ("Backlog age at the period's end (median)", "backlog_age", {}),
 )
-_UNFILTERED: Final = frozenset({"sla_compliance"})
 _AVAILABILITY: Final = (
     "Availability = (agreed service time − unplanned downtime) ÷ agreed service time; "
     "downtime comes from major incidents, from opening to first resolution. The budget "
@@ -112,9 +111,8 @@ def _service_metrics(
     previous = trend[-2]
     rows = []
     for label, name, extra in _INDICATORS:
-        filters = {} if name in _UNFILTERED else only
-        now = compute_kpi(log, name, period=period, **filters, **extra)
-        before = compute_kpi(log, name, period=previous, **filters, **extra)
+        now = compute_kpi(log, name, period=period, **only, **extra)
+        before = compute_kpi(log, name, period=previous, **only, **extra)
         rows.append((label, name, formatted(now), formatted(before), str(now.sample_size)))
     indicators = Table(
         ("Indicator", "KPI", "This period", "Previous period", "Sample"), tuple(rows)
@@ -122,10 +120,7 @@ def _service_metrics(
     labels = tuple(label_of(p) for p in trend)
 
     def monthly(name: str, scale: float = 1, **extra: Any) -> tuple[float | None, ...]:
-        filters = {} if name in _UNFILTERED else only
-        values = [
-            as_number(compute_kpi(log, name, period=p, **filters, **extra).value) for p in trend
-        ]
+        values = [as_number(compute_kpi(log, name, period=p, **only, **extra).value) for p in trend]
         return tuple(None if v is None else v * scale for v in values)
 
     mtta = Chart(

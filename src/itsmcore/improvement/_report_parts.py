@@ -191,8 +191,10 @@ def improvements_table(log: HistoryLog, period: Period) -> Table:
         spec = log.catalog.get(h.process, h.spec_version)
         if state is None:
             continue
+        # When it ended: the event that entered the terminal state (a later ``link``
+        # event keeps the state and must not make it look recently closed).
         if spec.is_terminal(state) and not in_period(
-            next(e.at for e in reversed(h.events) if e.at < period.end), period
+            next(e.at for e in h.events if spec.is_terminal(e.target)), period
         ):
             continue
         fields = fields_until(h, period.end)

@@ -472,10 +472,14 @@ _KPIS: Final[dict[str, tuple[_Kpi, str]]] = {
     "mtrs": (_resolution("mtrs", True), "mttr over major incidents only"),
     "mtbf": (
         _mtbf,
-        "(agreed time − downtime) / outages for a service, outages being its "
-        "major incidents [open, first resolve)",
+        "(agreed time − downtime) / outages for a service, outages being its major or "
+        "outage-flagged incidents while open (planned change windows are not agreed time)",
     ),
-    "availability": (_availability, "availability of a service from its major incidents"),
+    "availability": (
+        _availability,
+        "availability of a service from its major or outage-flagged incidents, "
+        "its authorised changes' windows taken out of the agreed time",
+    ),
     "sla_compliance": (
         _sla_compliance,
         "clock cycles stopped in the period without breaching ÷ all that stopped in the period",

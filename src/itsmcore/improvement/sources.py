@@ -65,6 +65,7 @@ KPI_UNITS: Final[Mapping[str, str]] = {
 _BY_PROCESS_OPTION: Final = frozenset(
     {"mtta", "mttr", "mtrs", "mtbf", "availability", "fcr", "reopen_rate", "backlog", "backlog_age"}
 )
+_WITH_CHANGES: Final = frozenset({"mtbf", "availability"})
 _FIXED: Final[Mapping[str, str]] = {
     "change_success_rate": "change",
     "emergency_change_rate": "change",
@@ -79,6 +80,8 @@ def kpi_processes(name: str, options: Mapping[str, Any]) -> tuple[str, ...] | No
     when it may read any (``sla_compliance`` follows every watched process and
     ``service_health`` combines other KPIs). Raises ``NotFound`` for an unknown KPI."""
     kpis.describe(name)  # NotFound, with a did-you-mean, for an unknown name
+    if name in _WITH_CHANGES:  # planned outages come from the service's changes
+        return tuple(dict.fromkeys((str(options.get("process", "incident")), "change")))
     if name in _BY_PROCESS_OPTION:
         return (str(options.get("process", "incident")),)
     fixed = _FIXED.get(name)

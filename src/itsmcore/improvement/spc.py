@@ -275,12 +275,14 @@ def western_electric(
             negative sigma, or not one sigma per point.
     """
     xs = _numbers(points, "points", 0)
-    if len(sigma) != len(xs):
-        raise ValidationError.single("$.sigma", f"give one sigma per point ({len(xs)})")
+    if isinstance(sigma, str | bytes) or not isinstance(sigma, Sequence) or len(sigma) != len(xs):
+        raise ValidationError.single(
+            "$.sigma", f"give a sequence of one sigma per point ({len(xs)})"
+        )
     errors = [
         (f"$.sigma[{i}]", f"expected a finite number >= 0, got {s!r}")
         for i, s in enumerate(sigma)
-        if not (isinstance(s, int | float) and math.isfinite(s) and s >= 0)
+        if isinstance(s, bool) or not (isinstance(s, int | float) and math.isfinite(s) and s >= 0)
     ]
     if errors or not (isinstance(center, int | float) and math.isfinite(center)):
         raise ValidationError(errors or [("$.center", f"expected a finite number, got {center!r}")])

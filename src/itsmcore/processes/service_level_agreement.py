@@ -187,9 +187,12 @@ def _policy_problem(ctx: Context) -> str | None:
     if version is not None and version < 1:
         return "sla_policy_version starts at 1"
     record = ctx.record
-    if record is None or record.get("sla_policy") is None or version is None:
+    if record is None or version is None:
         return None
-    if name == record.get("sla_policy") and version < record.get("sla_policy_version"):
+    in_force = record.get("sla_policy_version")
+    if in_force is None or record.get("sla_policy") is None:
+        return None
+    if name == record.get("sla_policy") and version < in_force:
         return (
             f"{name} version {record.get('sla_policy_version')} is in force: a review may "
             f"move to a later version, never back to {version}"

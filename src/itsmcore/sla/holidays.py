@@ -33,6 +33,9 @@ class MissingExtra(ItsmError, ImportError):
             name=package,
         )
 
+    def __reduce__(self) -> tuple[type[MissingExtra], tuple[str, str]]:
+        return (type(self), (self.package, self.extra))  # picklable across process pools
+
 
 def _years(years: Any, path: str = "$.years") -> frozenset[int]:
     """Validate ``years`` (an int or an iterable of ints in 1..9999, not empty)."""

@@ -157,8 +157,9 @@ class SlaRules:
 
     def check(self, specs: Iterable[ProcessSpec]) -> None:
         """Check the policies and the specs' timers against process specs (the latest
-        version of each): unknown processes, states and timer calendars raise one
-        :class:`~itsmcore.errors.SpecError` listing every problem."""
+        version of each): unknown processes, states, events, fields (``priority_field``,
+        ``when``) and timer calendars raise one :class:`~itsmcore.errors.SpecError`
+        listing every problem."""
         by_name = {s.name: s for s in specs}
         problems: list[str] = []
         for spec in by_name.values():
@@ -175,6 +176,18 @@ class SlaRules:
                 problems.append(f"{where}: unknown process {policy.process!r}")
                 continue
             spec = found
+            # A field the process lacks is never set, so the clock would silently never
+            # find a target (priority) or the policy never cover a record (when).
+            if policy.priority_field not in spec.compiled.fields:
+                problems.append(
+                    f"{where}: priority_field {policy.priority_field!r} is not a field of "
+                    f"{spec.name!r}"
+                )
+            for key in policy.when:
+                if key not in spec.compiled.fields:
+                    problems.append(
+                        f"{where}: 'when' names {key!r}, which is not a field of {spec.name!r}"
+                    )
             for clock in policy.clocks:
                 for label in ("start", "pause", "stop", "resume", "cancel", "reset"):
                     trigger = getattr(clock, label)
@@ -257,7 +270,9 @@ class SlaRules:
         """Every warning and breach crossed at or before ``now``, as the record stands
         after all of ``events``: every cycle but cancelled ones, of the policies covering
         it (so a clock cancelled or detached by any known event emits nothing more).
-        Which of them are *new* is for the storage claims to say."""
+        Which of them are *new* is for the storage claims to say. Raises
+        ``ValidationError`` for a naive ``now``."""
+        require_aware(now, "$.now")
         out: list[SlaSignal] = []
         for policy, clock, cycle, target, calendar in self._cycles(events, spec, None):
             for percent in clock.thresholds:
@@ -277,7 +292,10 @@ class SlaRules:
     ) -> list[Deadline]:
         """When ``tick`` must look at the record again: per clock, the earliest
         threshold crossing of any non-cancelled cycle (only those after ``after`` when
-        given), and per applicable timer its due instant (same filter)."""
+        given), and per applicable timer its due instant (same filter). Raises
+        ``ValidationError`` for a naive ``after``."""
+        if after is not None:
+            require_aware(after, "$.after")
         best: dict[tuple[str, str], Deadline] = {}
         for policy, clock, cycle, target, calendar in self._cycles(events, spec, None):
             for percent in clock.thresholds:

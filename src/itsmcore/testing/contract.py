@@ -66,10 +66,13 @@ class StorageContract:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        # Resolve each contract test through the MRO, so a mixin listed before
+        # StorageContract cannot replace one either.
         overridden = sorted(
             name
-            for name in vars(cls)
-            if name.startswith("test_") and hasattr(StorageContract, name)
+            for name in vars(StorageContract)
+            if name.startswith("test_")
+            and next(k for k in cls.__mro__ if name in vars(k)) is not StorageContract
         )
         if overridden:
             raise TypeError(
