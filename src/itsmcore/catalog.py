@@ -53,7 +53,7 @@ class Catalog:
         """The spec ``name`` at ``version`` (default: the latest). Raises ``NotFound``."""
         versions = self._specs.get(name)
         if not versions:
-            hint = did_you_mean(name, self._specs)
+            hint = did_you_mean(str(name), self._specs)
             raise NotFound(f"unknown process {name!r}{hint}; known: {', '.join(self.names())}")
         if version is None:
             return versions[max(versions)]

@@ -143,6 +143,18 @@ class CompiledProcess:
         self._allowed = allowed
         opening = spec.opening or TransitionSpec(event="open", sources=(), target=self.initial)
         self._opening = resolve(opening, opening.target)
+        # A timer's fields reach its event as a caller's would: a value the event would
+        # refuse must fail here, not on every tick for ever.
+        problems: list[str] = []
+        for timer in spec.timers:
+            errors: list[tuple[str, str]] = []
+            self.validate_fields(timer.fields, errors)
+            problems.extend(
+                f"timer {timer.name!r}: field {path.removeprefix('$.fields.')!r} {message}"
+                for path, message in errors
+            )
+        if problems:
+            raise SpecError(spec.name, problems)
 
     # -- queries ---------------------------------------------------------------------------
 

@@ -248,12 +248,12 @@ def test_a_worker_does_not_get_the_deadlines_another_worker_leased(schema: str) 
 
 
 def test_an_expired_lease_lets_another_worker_take_the_work(schema: str) -> None:
-    a, b = pg.store(schema, lease=0.2), pg.store(schema, lease=0.2)
+    a, b = pg.store(schema, lease=1.0), pg.store(schema, lease=1.0)
     steps = [opened(f"CT-{i}") for i in range(3)]
     a.append(steps, outbox=[note_for(s) for s in steps])
     assert len(a.pending()) == 3
     assert b.pending() == []
-    time.sleep(0.3)
+    time.sleep(1.1)
     assert b.pending() == [note_for(s) for s in steps]
     b.mark_delivered([note_for(steps[0]).id])
     assert a.pending() == []  # b's lease holds the rest

@@ -199,4 +199,17 @@ def test_spec_data_with_a_non_text_heading_is_refused_with_its_path(
     data = ic.spec_to_dict(ic.catalog.get("incident")) | {"name": "custom", key: value}
     with pytest.raises(ic.SpecError) as info:
         ic.load_spec(data)
-    assert f"${'.'}{key}: expected a string" in info.value.problems
+    assert f"$.{key}: expected a string" in info.value.problems
+
+
+def test_timer_field_values_must_be_valid_for_their_fields() -> None:
+    timer = ic.TimerSpec("t", "a", event="end", after=timedelta(days=1), fields={"label": 5})
+    assert "timer 't': field 'label' expected a string, got int" in _problems(timers=[timer])
+    ok = ic.TimerSpec("t", "a", event="end", after=timedelta(days=1), fields={"label": "x"})
+    assert _spec(timers=[ok]).timers[0].fields == {"label": "x"}
+
+
+@pytest.mark.parametrize("name", [123, None, "incidnet"])
+def test_an_unknown_process_of_any_type_is_not_found(name: object) -> None:
+    with pytest.raises(ic.NotFound, match="unknown process"):
+        ic.catalog.get(name)  # type: ignore[arg-type]

@@ -116,6 +116,25 @@ def test_scope_and_criteria_are_fixed_once_fieldwork_starts() -> None:
     assert err.value.guard == "audit.scope_fixed"
 
 
+def test_scope_and_impartiality_hold_on_every_event_after_planning() -> None:
+    fieldwork = _fire(_open(), "start_fieldwork", lead_auditor="aldo")
+    reporting = _reporting()
+    issue = {"conclusion": "minor_nonconformities", "finding_count": 2}
+    remediation = _fire(reporting, "issue_report", **issue)
+    for rec, event, extra in (
+        (fieldwork, "draft_report", REPORT),
+        (reporting, "issue_report", issue),
+        (remediation, "close", {"closure_notes": "all findings closed"}),
+    ):
+        for change, guard in (
+            ({"scope": "Only the printers"}, "audit.scope_fixed"),
+            ({"lead_auditor": "ida"}, "audit.impartial"),
+        ):
+            with pytest.raises(ic.GuardFailed) as err:
+                _fire(rec, event, **extra, **change)
+            assert err.value.guard == guard
+
+
 def test_draft_report_requires_a_report() -> None:
     rec = _fire(_open(), "start_fieldwork", lead_auditor="aldo")
     with pytest.raises(ic.ValidationError):

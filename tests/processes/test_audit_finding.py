@@ -118,6 +118,16 @@ def test_update_is_not_allowed_once_verified() -> None:
         _fire(rec, "update", corrective_action="rewritten")
 
 
+@pytest.mark.parametrize("event", ["record_improvement", "close"])
+def test_what_was_verified_is_not_rewritten_afterwards(event: str) -> None:
+    verified = _fire(_implemented(), "verify", **CHECKED)
+    for change in ({"corrective_action": "nothing"}, {"verification_notes": "not checked"}):
+        with pytest.raises(ic.GuardFailed) as err:
+            _fire(verified, event, improvement="IMP-000001", **change)
+        assert err.value.guard == "audit_finding.verified_kept"
+    assert _fire(verified, "record_improvement", improvement="IMP-1").get("improvement") == "IMP-1"
+
+
 def test_overdue_timers_signal_at_due_at_while_not_implemented() -> None:
     timers = {t.name: (t.state, t.at_field, t.event) for t in SPEC.timers}
     assert timers == {

@@ -141,6 +141,15 @@ def test_update_does_not_move_an_allocations_pool_or_quantity() -> None:
     assert "adjust" in err.value.reason
 
 
+@pytest.mark.parametrize("event", ["reassign", "release"])
+def test_only_adjust_moves_an_allocations_pool_or_quantity(event: str) -> None:
+    rec = _fire(_open(), "allocate", pool_booked=2.0)
+    for change in ({"quantity": 500.0}, {"pool": "other"}):
+        with pytest.raises(ic.GuardFailed) as err:
+            _fire(rec, event, requested_for="DLV-000002", **change)
+        assert "adjust" in err.value.reason
+
+
 def test_withdraw_needs_a_reason() -> None:
     with pytest.raises(ic.ValidationError):
         _fire(_open(), "withdraw")

@@ -101,6 +101,13 @@ def test_approve_needs_a_continuity_manager_who_does_not_own_the_plan() -> None:
     assert (rec.get("approved_by"), rec.get("approved_at")) == ("bianca", rec.updated_at)
 
 
+def test_the_owner_cannot_approve_by_handing_the_plan_over_in_the_same_event() -> None:
+    owner_manager = ic.Actor("otto", roles=frozenset({"continuity_manager"}))
+    with pytest.raises(ic.GuardFailed) as err:
+        _fire(_open(), "approve", actor=owner_manager, owner="olga", **OBJECTIVES)
+    assert err.value.guard == "continuity_plan.not_owner"
+
+
 def test_a_test_within_rto_and_rpo_proves_the_plan() -> None:
     rec = _fire(_approved(), "test", **PASSED)
     assert rec.state == "tested"
@@ -210,6 +217,31 @@ def test_objectives_change_only_by_revision_which_needs_approval_and_a_test_agai
     assert rec.get("last_test_met_rto") is None
     assert rec.get("revision") == 2
     assert _fire(rec, "update", rto=timedelta(hours=8)).get("rto") == timedelta(hours=8)
+
+
+def test_a_test_is_measured_against_the_approved_objectives() -> None:
+    slow = {**PASSED, "test_recovery_time": timedelta(hours=6)}
+    with pytest.raises(ic.GuardFailed) as err:
+        _fire(_approved(), "test", rto=timedelta(hours=8), **slow)
+    assert err.value.guard == "continuity_plan.keeps_objectives"
+    assert _fire(_approved(), "test", **slow).get("last_test_met_rto") is False
+
+
+def test_no_event_but_update_in_draft_moves_the_objectives() -> None:
+    active = _active()
+    invoked = _invoke(_active())
+    cases = [
+        (active, "review", {}),
+        (active, "invoke", {"invoked_by": "SIR-000001", "invocation_reason": "ransomware"}),
+        (_fire(_approved(), "test", **PASSED), "activate", {}),
+        (_fire(active, "review"), "complete_review", {"review_notes": "fine"}),
+        (invoked, "stand_down", {"achieved_recovery_time": timedelta(hours=3),
+                                 "achieved_data_loss": timedelta(minutes=5),
+                                 "recovery_notes": "ok"}),
+    ]  # fmt: skip
+    for rec, event, extra in cases:
+        with pytest.raises(ic.GuardFailed):
+            _fire(rec, event, rpo=timedelta(hours=2), **extra)
 
 
 def test_update_cannot_clear_title_service_or_owner() -> None:

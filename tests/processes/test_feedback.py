@@ -102,6 +102,14 @@ def test_scores_are_given_only_by_respond() -> None:
         _fire(_open(), "update", csat=5)
 
 
+def test_no_score_is_pre_set_on_open_or_given_on_expiry() -> None:
+    with pytest.raises(ic.GuardFailed) as err:
+        _open(csat=5)
+    assert err.value.guard == "feedback.scores_fixed"
+    with pytest.raises(ic.GuardFailed):
+        _fire(_open(), "expire", csat=1)
+
+
 def test_follow_up_required_is_derived_not_given() -> None:
     with pytest.raises(ic.ValidationError):
         _fire(_open(), "respond", actor=CAROL, csat=1, follow_up_required=False)

@@ -102,6 +102,15 @@ def test_naming_someone_else_as_author_does_not_let_the_writer_publish(drive: Dr
     drive.refused(ic.GuardFailed, rec, "publish", writer)
 
 
+def test_the_author_cannot_publish_by_naming_another_author_in_the_same_event(
+    drive: Driver,
+) -> None:
+    kim_wrote = drive.fire(
+        drive.open("knowledge_article", ANNA, **HOWTO, **BODY, author="kim"), "submit", ANNA
+    )
+    drive.refused(ic.GuardFailed, kim_wrote, "publish", KIM, author="anna")
+
+
 @pytest.mark.parametrize("layer", LAYERS)
 def test_four_eyes_can_be_switched_off_by_the_host(layer: str) -> None:
     drive = Driver(layer, SPEC.with_options(four_eyes=False))

@@ -169,6 +169,34 @@ def test_update_cannot_change_the_treatment() -> None:
     assert err.value.guard == "risk.treatment_via_plan"
 
 
+def test_accepting_a_risk_needs_the_risk_owner_role_on_every_event() -> None:
+    planned = _fire(_assessed(), "plan_treatment", **PLAN)
+    treated = _fire(planned, "treat")
+    monitored = _monitoring()
+    for rec, event, extra in (
+        (planned, "treat", {}),
+        (treated, "monitor", {"next_review_at": treated.updated_at + timedelta(days=90)}),
+        (monitored, "review", {"next_review_at": monitored.updated_at + timedelta(days=90)}),
+        (monitored, "reassess", {"reason": "new exploit"}),
+        (monitored, "close", {"reason": "asset retired"}),
+    ):
+        with pytest.raises(ic.GuardFailed) as err:
+            _fire(rec, event, treatment="accept", acceptance_rationale="cheap", **extra)
+        assert err.value.guard == "risk.treatment_via_plan"
+
+
+def test_level_is_recomputed_when_plan_treatment_carries_a_new_rating() -> None:
+    rec = _fire(_assessed(likelihood=4, impact=5), "plan_treatment", likelihood=1, **PLAN)
+    assert rec.get("level") == DEFAULT_RISK_MATRIX.level(1, 5)
+    assert rec.get("score") == 5
+
+
+def test_the_rating_changes_after_planning_only_by_reassess() -> None:
+    monitored = _monitoring()
+    with pytest.raises(ic.GuardFailed):
+        _fire(monitored, "review", likelihood=1, next_review_at=T0 + timedelta(days=900))
+
+
 def test_update_cannot_change_the_rating_once_treatment_is_planned() -> None:
     rec = _fire(_assessed(), "plan_treatment", **PLAN)
     with pytest.raises(ic.GuardFailed):

@@ -278,3 +278,30 @@ def test_policy_version_may_be_set_in_draft_after_the_policy_name() -> None:
     rec = _open(sla_policy="mail-lyon")
     rec = _fire(rec, "update", actor=CLERK, sla_policy_version=1)
     assert rec.get("sla_policy_version") == 1
+
+
+def test_agreed_content_changes_only_by_renegotiate_on_every_event() -> None:
+    active = _active()
+    review = _fire(active, "review")
+    done = {"review_outcome": "confirmed", "review_notes": "all met"}
+    for rec, event, extra in (
+        (_approved(), "activate", POLICY),
+        (active, "review", {}),
+        (review, "complete_review", done),
+        (review, "retire", {"reason": "superseded"}),
+    ):
+        with pytest.raises(ic.GuardFailed) as err:
+            _fire(rec, event, goals="whatever suits us", **extra)
+        assert err.value.guard == "service_level_agreement.keeps_agreement"
+
+
+def test_the_policy_in_force_changes_only_at_complete_review() -> None:
+    active = _active()
+    with pytest.raises(ic.GuardFailed):
+        _fire(active, "review", sla_policy_version=2)
+    review = _fire(active, "review")
+    done = {"review_outcome": "confirmed", "review_notes": "all met"}
+    assert (
+        _fire(review, "complete_review", sla_policy_version=2, **done).get("sla_policy_version")
+        == 2
+    )

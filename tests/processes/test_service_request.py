@@ -250,6 +250,18 @@ def test_item_and_beneficiary_change_only_while_new(drive: Driver) -> None:
     drive.refused(ic.GuardFailed, rec, "update", RITA, requested_for="someone_else")
 
 
+def test_submit_cannot_switch_to_an_item_that_needs_approval(drive: Driver) -> None:
+    rec = drive.open("service_request", RITA, **RESET)
+    drive.refused(ic.GuardFailed, rec, "submit", RITA, catalogue_item="new_laptop")
+
+
+def test_item_and_beneficiary_change_only_by_update(drive: Driver) -> None:
+    rec = _fulfilling(drive)
+    for event, extra in (("assign", {"assignee": "sam"}), ("fulfil", {"fulfilment_notes": "x"})):
+        for change in ({"catalogue_item": "password_reset"}, {"requested_for": "someone"}):
+            drive.refused(ic.GuardFailed, rec, event, SAM, **extra, **change)
+
+
 def test_update_with_an_unknown_item_is_a_validation_error(drive: Driver) -> None:
     rec = drive.open("service_request", RITA, **RESET)
     err = drive.refused(ic.ValidationError, rec, "update", RITA, catalogue_item="pony")

@@ -139,6 +139,19 @@ def test_supplier_and_term_are_fixed_once_active() -> None:
     assert _fire(_open(), "update", supplier="Other SA").get("supplier") == "Other SA"
 
 
+def test_no_review_event_moves_the_term_or_drops_the_supported_slas() -> None:
+    later = {"end_date": date(2031, 12, 31)}
+    for rec, event, extra in (
+        (_active(), "review", later),
+        (_reviewing(), "confirm", {"review_notes": "fine", **later}),
+        (_reviewing(), "confirm", {"review_notes": "fine", "supported_slas": None}),
+        (_reviewing(), "renew", {"review_notes": "fine", "renewed_as": "CON-2", **later}),
+    ):
+        with pytest.raises(ic.GuardFailed) as err:
+            _fire(rec, event, **extra)
+        assert err.value.guard == "supplier_contract.keeps_terms"
+
+
 def test_update_cannot_clear_title_or_supplier() -> None:
     with pytest.raises(ic.GuardFailed):
         _fire(_open(), "update", supplier=" ")

@@ -76,6 +76,15 @@ def test_a_participant_cannot_assess_themselves() -> None:
     assert err.value.guard == "training_enrollment.independent_assessor"
 
 
+def test_the_participant_is_fixed_once_enrolled() -> None:
+    with pytest.raises(ic.GuardFailed) as err:
+        _fire(_attended(), "assess", actor=TRAINEE, person="someone_else", result="passed")
+    assert err.value.guard == "training_enrollment.outcome_via_its_event"
+    passed = _fire(_attended(), "assess", result="passed")
+    with pytest.raises(ic.GuardFailed):
+        _fire(passed, "update", person="someone_else")
+
+
 def test_only_a_passed_participant_is_certified() -> None:
     rec = _fire(_attended(), "assess", result="failed")
     with pytest.raises(ic.GuardFailed) as err:

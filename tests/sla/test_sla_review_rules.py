@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 import pytest
 from sla_clock_support import AGENT, T0
 
 import itsmcore as ic
-from itsmcore.sla import SlaPolicy, SlaRules
+from itsmcore.sla import Period, SlaPolicy, SlaRules
 from itsmcore.sla.defaults import INCIDENT_DEFAULT_DATA
 
 
@@ -54,3 +55,12 @@ def test_deadlines_refuse_a_naive_after() -> None:
     with pytest.raises(ic.ValidationError, match=r"\$\.after: naive datetime"):
         SlaRules().deadlines("INC-1", events, spec, after=T0.replace(tzinfo=None))
     assert SlaRules().deadlines("INC-1", events, spec, after=T0)  # aware is fine
+
+
+@pytest.mark.parametrize(("year", "month", "path"), [(2026, "3", "$.month"), ("2026", 3, "$.year")])
+def test_a_month_period_needs_whole_number_year_and_month(
+    year: object, month: object, path: str
+) -> None:
+    with pytest.raises(ic.ValidationError) as info:
+        Period.month(year, month, UTC)  # type: ignore[arg-type]
+    assert info.value.errors[0][0] == path

@@ -12,13 +12,15 @@ Why these choices:
   transaction unless it hit its row, and the insert of its events, keyed ``PRIMARY KEY
   (record_id, version)``. A concurrent writer of the same record waits on the row lock,
   then finds the version changed: ``ConcurrencyError``. The whole save (outbox rows,
-  deadlines, head signature included) goes to the server as one script in one round
-  trip (:mod:`._postgres_sql`), so row locks are never held across a round trip, and
-  records are locked in id order, so multi-record saves cannot deadlock.
+  deadlines, head signature included) is one call of the schema's ``append_steps``
+  function (:mod:`._postgres_schema`, :mod:`._postgres_sql`): one round trip, one
+  transaction, row locks never held across a round trip; records are locked in id
+  order, so multi-record saves cannot deadlock.
 - ``lock_timeout`` (seconds) bounds every wait for a row lock, then the retryable
   :class:`~itsmcore.errors.StorageBusy`; a lost connection is the retryable
   :class:`~itsmcore.errors.StorageUnavailable`. Driver errors are translated in one
-  place (:mod:`._postgres_schema`). Reads retry once on a dead pooled connection.
+  place (:mod:`._postgres_schema`). Reads retry once on a dead pooled connection; a
+  save whose connection broke is looked up, and returns normally if it landed.
 - Work is shared between workers with leases: ``due`` and ``pending`` pick rows with
   ``FOR UPDATE SKIP LOCKED`` and lease them to this adapter for ``lease`` seconds, so
   other adapters (workers) skip them while this one handles them; this adapter still
@@ -37,24 +39,14 @@ Why these choices:
 from __future__ import annotations
 
 import json
-import os
-import threading
-import time
-import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import Any, Final, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from itsmcore.adapters._postgres_rows import encode, field_condition, fields_jsonb, micros
-from itsmcore.adapters._postgres_schema import (
-    CHANNEL,
-    driver,
-    ensure_schema,
-    quote_schema,
-    translate,
-)
+from itsmcore.adapters._postgres_schema import quote_schema
+from itsmcore.adapters._postgres_session import Connections
 from itsmcore.adapters._postgres_sql import STALE, UNIQUE_VIOLATION, Statements
 from itsmcore.errors import (
     ConcurrencyError,
@@ -68,17 +60,11 @@ from itsmcore.ports.storage import Claim, Deadline, Notification, SignedHead
 from itsmcore.records import Event, Record, Step
 from itsmcore.serialization import dump, load
 
-if TYPE_CHECKING:
-    import psycopg
-    import psycopg_pool
-
 __all__ = ["OPTIONS", "PostgresStorage", "postgres_options"]
 
 T = TypeVar("T")
-Row = tuple[Any, ...]
 #: The adapter's own options (keywords of :class:`PostgresStorage`, URL query parameters).
 OPTIONS: Final = ("schema", "pool_size", "lock_timeout", "connect_timeout", "lease", "notify")
-_IDLE_IN_TRANSACTION_MS: Final = 60_000
 
 
 def postgres_options(url: str) -> tuple[str, dict[str, Any]]:
@@ -155,7 +141,6 @@ class PostgresStorage:
         lease: float | None = 60.0,
         notify: bool = True,
     ) -> None:
-        self._psycopg, self._pool_module = driver()
         quoted = quote_schema(schema)
         if not isinstance(pool_size, int) or pool_size < 1:
             raise StorageError("pool_size is a whole number of connections >= 1")
@@ -170,25 +155,15 @@ class PostgresStorage:
         self.connect_timeout = float(connect_timeout)
         self.lease = None if lease is None else float(lease)
         self.notify = bool(notify)
-        info = self._parse_dsn(dsn)
-        host = f"{info.get('host') or 'localhost'}:{info.get('port') or 5432}"
-        self._where = f"PostgreSQL {host}/{info.get('dbname') or ''} schema {schema!r}"
-        self._application = str(info.get("application_name") or "itsmcore")
         self._sql = Statements(quoted)
-        self._lock = threading.Lock()
-        self._listen_lock = threading.Lock()
-        self._listener: psycopg.Connection[Row] | None = None
-        self._pool: psycopg_pool.ConnectionPool[psycopg.Connection[Row]] | None = None
-        self._pid = os.getpid()
-        self._owner = uuid.uuid4().hex
-        self._closed = False
-        conn = self._connect()  # the real error (auth, unknown db) surfaces here, not a timeout
-        try:
-            with translate(self._where, self.lock_timeout):
-                ensure_schema(conn, schema)
-        finally:
-            conn.close()
-        self._pool = self._new_pool()
+        self._db = Connections(
+            dsn,
+            schema=schema,
+            pool_size=pool_size,
+            lock_timeout=self.lock_timeout,
+            connect_timeout=self.connect_timeout,
+        )
+        self._where = self._db.where
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> PostgresStorage:
@@ -202,95 +177,6 @@ class PostgresStorage:
 
     def __repr__(self) -> str:
         return f"PostgresStorage({self._where!r})"
-
-    # -- connections -----------------------------------------------------------------------
-
-    def _parse_dsn(self, dsn: str) -> dict[str, Any]:
-        try:
-            return dict(self._psycopg.conninfo.conninfo_to_dict(dsn))
-        except self._psycopg.Error:
-            raise StorageError(
-                "the DSN cannot be parsed; write postgresql://user@host:5432/dbname or "
-                "'host=... dbname=... user=...'"
-            ) from None
-
-    def _conninfo(self) -> dict[str, Any]:
-        """Connection settings added to the DSN's (its ``application_name`` wins)."""
-        return {
-            "autocommit": True,
-            "connect_timeout": max(1, round(self.connect_timeout)),
-            "application_name": self._application,
-        }
-
-    def _configure(self, conn: psycopg.Connection[Row]) -> None:
-        """Session settings of every pooled connection (a worker's writes wait for a
-        lock at most ``lock_timeout``; a session stuck in a transaction is ended)."""
-        conn.execute(
-            "SELECT set_config('lock_timeout', %s, false), "
-            "set_config('idle_in_transaction_session_timeout', %s, false), "
-            "set_config('default_transaction_isolation', 'read committed', false)",
-            (f"{round(self.lock_timeout * 1000)}ms", f"{_IDLE_IN_TRANSACTION_MS}ms"),
-        )
-
-    def _connect(self) -> psycopg.Connection[Row]:
-        with translate(self._where, self.lock_timeout):
-            conn: psycopg.Connection[Row] = self._psycopg.connect(self.dsn, **self._conninfo())
-            self._configure(conn)
-        return conn
-
-    def _new_pool(self) -> psycopg_pool.ConnectionPool[psycopg.Connection[Row]]:
-        return self._pool_module.ConnectionPool(  # type: ignore[no-any-return]
-            self.dsn,
-            kwargs=self._conninfo(),
-            configure=self._configure,
-            min_size=1,
-            max_size=self.pool_size,
-            timeout=self.connect_timeout,
-            num_workers=2,
-            name=f"itsmcore:{self.schema}",
-            open=True,
-        )
-
-    def _forget_parent(self) -> None:
-        """After a fork: drop (never use, never close) the parent's connections; lease
-        under a new owner. Call with ``self._lock`` held."""
-        if os.getpid() != self._pid:
-            self._pid = os.getpid()
-            self._owner = uuid.uuid4().hex
-            self._listener = None
-            self._pool = None
-
-    def _current_pool(self) -> psycopg_pool.ConnectionPool[psycopg.Connection[Row]]:
-        if self._closed:
-            raise StorageError(f"{self!r} is closed; open a new adapter")
-        with self._lock:
-            self._forget_parent()
-            if self._pool is None:
-                self._pool = self._new_pool()
-            return self._pool
-
-    @contextmanager
-    def _checkout(self, *, writing: bool = False) -> Iterator[psycopg.Connection[Row]]:
-        """A pooled connection; driver errors inside the block are translated. With
-        ``writing``, a lost connection leaves the outcome unknown (``StorageUnavailable``
-        with ``outcome_unknown``): a write may have been committed."""
-        pool = self._current_pool()
-        with (
-            translate(self._where, self.lock_timeout, committing=writing),
-            pool.connection() as conn,
-        ):
-            yield conn
-
-    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        """Rows of one read; retried once on a connection that turned out dead."""
-        for attempt in (1, 2):
-            try:
-                with self._checkout() as conn:
-                    return conn.execute(sql, params).fetchall()
-            except StorageUnavailable as exc:
-                if attempt == 2 or isinstance(exc.__cause__, self._pool_module.PoolTimeout):
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _decode(self, cls: type[T], text: str, where: str) -> T:
         try:
@@ -347,7 +233,7 @@ class PostgresStorage:
             [(signatures or {})[rid] for rid in signed],
         ]
         try:
-            with self._checkout(writing=True) as conn:  # one statement: its own transaction
+            with self._db.checkout(writing=True) as conn:  # one statement: its own transaction
                 conn.execute(self._sql.append, params)
         except StorageUnavailable:
             if steps and self._landed(steps[-1].event):
@@ -364,7 +250,7 @@ class PostgresStorage:
     ) -> ItsmError:
         """Why an append was refused: the ``ConcurrencyError`` of its first step that
         does not follow the stored version (as the reference adapter reports it)."""
-        found = self._read(self._sql.versions, (list(expected),))
+        found = self._db.read(self._sql.versions, (list(expected),))
         stored = dict.fromkeys(expected, 0) | {str(r): int(v) for r, v in found}
         conflict = _first_conflict(steps, stored)
         if conflict is not None:
@@ -380,7 +266,7 @@ class PostgresStorage:
     def _landed(self, event: Event) -> bool:
         """Whether ``event`` is stored exactly (after a connection lost mid-write)."""
         try:
-            rows = self._read(self._sql.event, (event.record_id, event.version))
+            rows = self._db.read(self._sql.event, (event.record_id, event.version))
         except StorageError:
             return False
         return bool(rows) and rows[0][0] == encode(event)
@@ -393,37 +279,37 @@ class PostgresStorage:
         rows = [keys, [first[k].record_id for k in keys], [encode(first[k]) for k in keys]]
         notes = [[n.id for n in outbox], [n.record_id for n in outbox], [encode(n) for n in outbox]]
         notify = self.schema if self.notify else None
-        with self._checkout(writing=True) as conn:  # one statement: its own transaction
+        with self._db.checkout(writing=True) as conn:  # one statement: its own transaction
             row = conn.execute(self._sql.claim, (*rows, *notes, keys, notify)).fetchone()
         won = {str(k) for k in (row[0] if row is not None else None) or ()}
         return [c for c in first.values() if c.key in won]
 
     def set_deadlines(self, record_id: str, deadlines: Sequence[Deadline]) -> None:
         _, keys, dues, data = self._deadline_columns({record_id: deadlines})
-        with self._checkout(writing=True) as conn:
+        with self._db.checkout(writing=True) as conn:
             conn.execute(self._sql.replace_deadlines, (record_id, keys, dues, data))
 
     def next_number(self, prefix: str) -> int:
-        with self._checkout(writing=True) as conn:
+        with self._db.checkout(writing=True) as conn:
             row = conn.execute(self._sql.next_number, (prefix,)).fetchone()
         assert row is not None
         return int(row[0])
 
     def mark_delivered(self, ids: Sequence[str]) -> None:
         if ids:
-            with self._checkout(writing=True) as conn:
+            with self._db.checkout(writing=True) as conn:
                 conn.execute(self._sql.mark_delivered, (list(ids),))
 
     # -- reads -----------------------------------------------------------------------------
 
     def load(self, record_id: str) -> Record:
-        rows = self._read(self._sql.load, (record_id,))
+        rows = self._db.read(self._sql.load, (record_id,))
         if not rows:
             raise NotFound(f"no record {record_id!r}")
         return self._decode(Record, rows[0][0], f"record {record_id!r}")
 
     def history(self, record_id: str) -> list[Event]:
-        rows = self._read(self._sql.history, (record_id,))
+        rows = self._db.read(self._sql.history, (record_id,))
         if not rows:
             raise NotFound(f"no record {record_id!r}")
         return [self._decode(Event, data, f"event of {record_id!r}") for (data,) in rows]
@@ -455,13 +341,13 @@ class PostgresStorage:
             else:
                 where.append(condition[0])
                 params.extend(condition[1])
-        query = f"SELECT data FROM {self._sql.schema}.records"
+        query = self._sql.find
         if where:
             query += " WHERE " + " AND ".join(where)
         query += " ORDER BY opened_us, id"
 
         def fetch(bound: int | None) -> tuple[int, list[Record]]:
-            rows = self._read(
+            rows = self._db.read(
                 query + (" LIMIT %s" if bound is not None else ""),
                 [*params, bound] if bound is not None else params,
             )
@@ -477,31 +363,29 @@ class PostgresStorage:
         return found[:limit] if limit is not None else found
 
     def record_ids(self) -> list[str]:
-        return [str(rid) for (rid,) in self._read(self._sql.record_ids)]
+        return [str(rid) for (rid,) in self._db.read(self._sql.record_ids)]
 
     def due(self, now: datetime, *, limit: int = 1000) -> list[Deadline]:
         at = micros(now, "$.now")
         if self.lease is None:
-            rows = self._read(self._sql.due, (at, limit))
+            rows = self._db.read(self._sql.due, (at, limit))
         else:  # lease the rows: other workers skip them (SKIP LOCKED, then the lease)
-            rows = self._read(
-                self._sql.lease_due, (self._owner, self.lease, at, self._owner, limit)
-            )
+            owner = self._db.owner
+            rows = self._db.read(self._sql.lease_due, (owner, self.lease, at, owner, limit))
             rows.sort(key=lambda row: (row[0], row[1], row[2]))
         return [self._decode(Deadline, row[-1], "deadline") for row in rows]
 
     def pending(self, *, limit: int = 100) -> list[Notification]:
         if self.lease is None:
-            rows = self._read(self._sql.pending, (limit,))
+            rows = self._db.read(self._sql.pending, (limit,))
         else:
-            rows = self._read(
-                self._sql.lease_pending, (self._owner, self.lease, self._owner, limit)
-            )
+            owner = self._db.owner
+            rows = self._db.read(self._sql.lease_pending, (owner, self.lease, owner, limit))
             rows.sort(key=lambda row: int(row[0]))
         return [self._decode(Notification, row[-1], "notification") for row in rows]
 
     def signed_head(self, record_id: str) -> SignedHead | None:
-        rows = self._read(self._sql.signed_head, (record_id,))
+        rows = self._db.read(self._sql.signed_head, (record_id,))
         if not rows:
             return None
         version, head, signature = rows[0]
@@ -516,31 +400,7 @@ class PostgresStorage:
         ``engine.deliver(); storage.wait_for_notifications(30)``. Thread-safe; raises
         ``StorageUnavailable`` when the listening connection is lost (the next call
         listens again)."""
-        deadline = time.monotonic() + max(0.0, timeout)
-        with self._listen_lock:
-            if self._closed:
-                raise StorageError(f"{self!r} is closed; open a new adapter")
-            with self._lock:
-                self._forget_parent()
-            if self._listener is None or self._listener.closed:
-                conn = self._connect()
-                with translate(self._where, self.lock_timeout):
-                    conn.execute(f"LISTEN {CHANNEL}")
-                self._listener = conn
-                return True
-            listener = self._listener
-            try:
-                with translate(self._where, self.lock_timeout):
-                    while (remaining := deadline - time.monotonic()) > 0:
-                        for note in listener.notifies(timeout=remaining, stop_after=1):
-                            if note.payload == self.schema:
-                                return True
-                    return False
-            except StorageError:
-                with suppress(Exception):
-                    listener.close()
-                self._listener = None
-                raise
+        return self._db.wait_for_notify(timeout)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -579,25 +439,10 @@ class PostgresStorage:
 
     def close(self) -> None:
         """Hand this adapter's leases back, close its connections; idempotent."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            pool, self._pool = self._pool, None
-            forked = os.getpid() != self._pid
-        with self._listen_lock:
-            listener, self._listener = self._listener, None
-        if forked:
-            return  # the parent's connections are the parent's to close
-        if listener is not None:
-            with suppress(Exception):
-                listener.close()
-        if pool is None:
+        if self._db.closed:
             return
-        with suppress(Exception), pool.connection(timeout=1.0) as conn:
-            conn.execute(self._sql.release_due, (self._owner,))
-            conn.execute(self._sql.release_pending, (self._owner,))
-        pool.close()
+        owner = self._db.owner
+        self._db.close([(self._sql.release_due, (owner,)), (self._sql.release_pending, (owner,))])
 
 
 def _first_conflict(steps: Sequence[Step], stored: Mapping[str, int]) -> ConcurrencyError | None:

@@ -146,6 +146,9 @@ def _window_valid(ctx: Context) -> str | None:
     return None
 
 
+#: What every event after planning keeps: the settled scope and an impartial lead.
+_HELD: Final = ("audit.scope_fixed", "audit.impartial")
+
 SPEC: Final = ProcessSpec(
     name="audit",
     version=1,
@@ -202,7 +205,7 @@ SPEC: Final = ProcessSpec(
             ("fieldwork",),
             "reporting",
             requires=("report",),
-            guards=("audit.report_written",),
+            guards=(*_HELD, "audit.report_written"),
         ),
         TransitionSpec(
             "issue_report",
@@ -210,7 +213,7 @@ SPEC: Final = ProcessSpec(
             "remediation",
             conditions=("audit.has_findings",),
             requires=("conclusion", "finding_count"),
-            guards=("audit.report_written",),
+            guards=(*_HELD, "audit.report_written"),
             effects=("audit.stamp_report",),
             description="Findings go to remediation.",
         ),
@@ -220,11 +223,13 @@ SPEC: Final = ProcessSpec(
             "closed",
             conditions=("audit.no_findings",),
             requires=("conclusion", "finding_count"),
-            guards=("audit.report_written",),
+            guards=(*_HELD, "audit.report_written"),
             effects=("audit.stamp_report",),
             description="An audit without findings is done once reported.",
         ),
-        TransitionSpec("close", ("remediation",), "closed", requires=("closure_notes",)),
+        TransitionSpec(
+            "close", ("remediation",), "closed", requires=("closure_notes",), guards=_HELD
+        ),
         TransitionSpec(
             "cancel",
             ("planned", "fieldwork", "reporting"),

@@ -81,6 +81,22 @@ def _independent_verifier(ctx: Context) -> str | None:
     return None
 
 
+@BUILTINS.guard("audit_finding.verified_kept")
+def _verified_kept(ctx: Context) -> str | None:
+    """Once verified, the finding's facts stay as verified: only ``improvement`` may
+    still be recorded."""
+    record = ctx.record
+    if record is None or ctx.source != "verified":
+        return None
+    changed = sorted(n for n, v in ctx.changes.items() if n != "improvement" and v != record.get(n))
+    if changed:
+        return (
+            f"the finding was verified: {', '.join(changed)} cannot change any more; "
+            "raise a new finding if the corrective action no longer holds"
+        )
+    return None
+
+
 @BUILTINS.effect("audit_finding.stamp_implementation")
 def _stamp_implementation(ctx: Context) -> Mapping[str, Any]:
     return {"implemented_by": ctx.actor.id, "implemented_at": ctx.at}
@@ -177,9 +193,10 @@ SPEC: Final = ProcessSpec(
             ("open", "action_planned", "implemented", "verified"),
             "=",
             requires=("improvement",),
+            guards=("audit_finding.verified_kept",),
             description="The finding became an improvement initiative (R6.3-06).",
         ),
-        TransitionSpec("close", ("verified",), "closed"),
+        TransitionSpec("close", ("verified",), "closed", guards=("audit_finding.verified_kept",)),
         TransitionSpec(
             "withdraw",
             ("open",),

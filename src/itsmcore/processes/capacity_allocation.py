@@ -166,8 +166,9 @@ def _released(ctx: Context) -> Mapping[str, Any] | None:
 
 @BUILTINS.guard("capacity_allocation.update_allowed")
 def _update_allowed(ctx: Context) -> str | None:
-    """``update`` never clears the title, pool or quantity; once allocated the pool and
-    quantity change only by ``adjust``."""
+    """``update`` (and ``reassign``, ``release``) never clears the title, pool or
+    quantity; once allocated the pool and quantity change only by ``adjust``, the event
+    whose capacity is measured."""
     cleared = [
         n for n in ("title", "pool", "quantity") if n in ctx.changes and is_blank(ctx.changes[n])
     ]
@@ -179,7 +180,7 @@ def _update_allowed(ctx: Context) -> str | None:
             n for n in ("pool", "quantity") if ctx.changes.get(n, record.get(n)) != record.get(n)
         ]
         if moved:
-            return f"{', '.join(moved)} of an allocation change by 'adjust', not 'update'"
+            return f"{', '.join(moved)} of an allocation change by 'adjust', not {ctx.event!r}"
     _check_overbook_flag(ctx)
     return _known_pool(ctx)
 
@@ -239,9 +240,19 @@ SPEC: Final = ProcessSpec(
             guards=_MEASURED,
             effects=("capacity_allocation.describe_pool", "capacity_allocation.booked"),
         ),
-        TransitionSpec("reassign", ("allocated",), "=", requires=("requested_for",)),
         TransitionSpec(
-            "release", ("allocated",), "released", effects=("capacity_allocation.released",)
+            "reassign",
+            ("allocated",),
+            "=",
+            requires=("requested_for",),
+            guards=("capacity_allocation.update_allowed",),
+        ),
+        TransitionSpec(
+            "release",
+            ("allocated",),
+            "released",
+            guards=("capacity_allocation.update_allowed",),
+            effects=("capacity_allocation.released",),
         ),
         TransitionSpec(
             "withdraw",

@@ -67,8 +67,10 @@ def _objectives(ctx: Context) -> str | None:
 
 @BUILTINS.guard("continuity_plan.not_owner")
 def _not_owner(ctx: Context) -> str | None:
-    """Segregation of duties: the plan's owner does not approve it."""
-    if ctx.actor.id == ctx.value("owner"):
+    """Segregation of duties: the plan's owner (before or after this event) does not
+    approve it."""
+    owners = {ctx.value("owner"), ctx.record.get("owner") if ctx.record else None}
+    if ctx.actor.id in owners:
         return f"{ctx.actor.id!r} owns the plan: another continuity_manager must approve it"
     return None
 
@@ -190,8 +192,9 @@ def _revised(ctx: Context) -> Mapping[str, Any] | None:
 
 @BUILTINS.guard("continuity_plan.keeps_objectives")
 def _keeps_objectives(ctx: Context) -> str | None:
-    """``update`` never clears the title, service or owner; once approved, the
-    objectives, scenario and steps change only by ``revise``."""
+    """No event clears the title, service or owner; once approved, the objectives,
+    scenario and steps change only by ``revise`` (so every test and recovery is
+    measured against the approved RTO and RPO)."""
     cleared = [
         n for n in ("title", "service", "owner") if n in ctx.changes and is_blank(ctx.changes[n])
     ]
@@ -209,6 +212,7 @@ def _keeps_objectives(ctx: Context) -> str | None:
 
 _TEST = ("test_recovery_time", "test_data_loss", "test_notes")
 _FILLED = "service.filled"
+_KEEPS = "continuity_plan.keeps_objectives"
 
 SPEC: Final = ProcessSpec(
     name="continuity_plan",
@@ -278,7 +282,7 @@ SPEC: Final = ProcessSpec(
             "tested",
             conditions=("continuity_plan.test_met",),
             requires=_TEST,
-            guards=(_FILLED, "continuity_plan.fresh_test"),
+            guards=(_FILLED, _KEEPS, "continuity_plan.fresh_test"),
             effects=("continuity_plan.record_test",),
         ),
         TransitionSpec(
@@ -286,7 +290,7 @@ SPEC: Final = ProcessSpec(
             ("approved", "tested", "active", "under_review"),
             "=",
             requires=_TEST,
-            guards=(_FILLED, "continuity_plan.fresh_test"),
+            guards=(_FILLED, _KEEPS, "continuity_plan.fresh_test"),
             effects=("continuity_plan.record_test",),
         ),
         TransitionSpec(
@@ -294,7 +298,7 @@ SPEC: Final = ProcessSpec(
             ("tested",),
             "active",
             roles=("continuity_manager",),
-            guards=("continuity_plan.proven",),
+            guards=(_KEEPS, "continuity_plan.proven"),
             effects=("continuity_plan.activated",),
         ),
         TransitionSpec(
@@ -302,7 +306,7 @@ SPEC: Final = ProcessSpec(
             ("active",),
             "invoked",
             requires=("invoked_by", "invocation_reason"),
-            guards=(_FILLED,),
+            guards=(_FILLED, _KEEPS),
             effects=("continuity_plan.invoked",),
         ),
         TransitionSpec(
@@ -310,18 +314,22 @@ SPEC: Final = ProcessSpec(
             ("invoked",),
             "active",
             requires=("achieved_recovery_time", "achieved_data_loss", "recovery_notes"),
-            guards=(_FILLED,),
+            guards=(_FILLED, _KEEPS),
             effects=("continuity_plan.stood_down",),
         ),
         TransitionSpec(
-            "review", ("active",), "under_review", effects=("continuity_plan.review_started",)
+            "review",
+            ("active",),
+            "under_review",
+            guards=(_KEEPS,),
+            effects=("continuity_plan.review_started",),
         ),
         TransitionSpec(
             "complete_review",
             ("under_review",),
             "active",
             requires=("review_notes",),
-            guards=(_FILLED,),
+            guards=(_FILLED, _KEEPS),
             effects=("continuity_plan.reviewed",),
         ),
         TransitionSpec(
@@ -343,7 +351,7 @@ SPEC: Final = ProcessSpec(
             "update",
             ("draft", "approved", "tested", "active", "invoked", "under_review"),
             "=",
-            guards=("continuity_plan.keeps_objectives",),
+            guards=(_KEEPS,),
         ),
     ),
     timers=(TimerSpec("review_due", "active", at_field="review_due"),),

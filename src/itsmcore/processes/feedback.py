@@ -91,7 +91,8 @@ def _loop_closed(ctx: Context) -> str | None:
 
 @BUILTINS.guard("feedback.scores_fixed")
 def _scores_fixed(ctx: Context) -> str | None:
-    """Scores are given once, by ``respond``; nobody edits a customer's rating."""
+    """Scores are given once, by ``respond``; nobody pre-sets (on ``open``) or edits a
+    customer's rating."""
     before = ctx.record.fields if ctx.record is not None else {}
     changed = [n for n in ("csat", "nps") if ctx.changes.get(n, before.get(n)) != before.get(n)]
     if changed:
@@ -147,11 +148,12 @@ SPEC: Final = ProcessSpec(
         FieldSpec("analysis", "text"),
         FieldSpec("action_taken", "text"),
     ),
+    opening=TransitionSpec("open", (), "sent", guards=("feedback.scores_fixed",)),
     transitions=(
         TransitionSpec(
             "respond", ("sent",), "responded", requires=("csat",), effects=("feedback.score",)
         ),
-        TransitionSpec("expire", ("sent",), "expired"),
+        TransitionSpec("expire", ("sent",), "expired", guards=("feedback.scores_fixed",)),
         TransitionSpec(
             "analyse",
             ("responded",),

@@ -11,7 +11,8 @@ desk). States and rules:
   ``resume``; ``reopen`` takes a resolved incident back to ``in_progress``;
 - ``cancel`` from any non-terminal state (requires ``reason``);
 - ``update`` changes fields in any non-terminal state; the assignee changes only through
-  ``assign`` so reassignments are counted;
+  ``assign`` (every other event carrying a new assignee is refused) so reassignments are
+  counted;
 - ``priority`` is derived from impact × urgency (:mod:`itsmcore.priority`) and
   recomputed whenever either changes; ``reassignments`` and ``reopen_count`` are counted;
 - monitoring (``Engine.observe``, docs/monitoring.md): ``alert_key`` names the monitored
@@ -79,16 +80,17 @@ def _alert_opened(ctx: Context) -> Mapping[str, Any] | None:
 
 @BUILTINS.guard("incident.assignee_via_assign")
 def _assignee_via_assign(ctx: Context) -> str | None:
-    """``update`` may not change the assignee: use ``assign`` so reassignments count."""
+    """Only ``assign`` changes the assignee, so every reassignment is counted."""
     record = ctx.record
     if record is not None and ctx.changes.get("assignee", record.get("assignee")) != record.get(
         "assignee"
     ):
-        return "change the assignee with the 'assign' event, not 'update'"
+        return f"change the assignee with the 'assign' event, not {ctx.event!r}"
     return None
 
 
 _P = "common.priority"
+_A = "incident.assignee_via_assign"
 
 SPEC: Final = ProcessSpec(
     name="incident",
@@ -142,28 +144,41 @@ SPEC: Final = ProcessSpec(
             requires=("assignee",),
             effects=("incident.count_reassignment", _P),
         ),
-        TransitionSpec("start", ("assigned",), "in_progress", effects=(_P,)),
+        TransitionSpec("start", ("assigned",), "in_progress", guards=(_A,), effects=(_P,)),
         TransitionSpec(
-            "pend", ("in_progress",), "pending", requires=("pending_reason",), effects=(_P,)
+            "pend",
+            ("in_progress",),
+            "pending",
+            requires=("pending_reason",),
+            guards=(_A,),
+            effects=(_P,),
         ),
-        TransitionSpec("resume", ("pending",), "in_progress", effects=(_P,)),
+        TransitionSpec("resume", ("pending",), "in_progress", guards=(_A,), effects=(_P,)),
         TransitionSpec(
             "resolve",
             ("in_progress", "pending"),
             "resolved",
             requires=("resolution_code", "resolution_notes"),
+            guards=(_A,),
             effects=(_P,),
         ),
         TransitionSpec(
-            "reopen", ("resolved",), "in_progress", effects=("incident.count_reopen", _P)
+            "reopen",
+            ("resolved",),
+            "in_progress",
+            guards=(_A,),
+            effects=("incident.count_reopen", _P),
         ),
-        TransitionSpec("close", ("resolved",), "closed"),
+        TransitionSpec("close", ("resolved",), "closed", guards=(_A,), effects=(_P,)),
         TransitionSpec(
-            "cancel", ("*",), "cancelled", requires=("reason",), guards=("common.has_reason",)
+            "cancel",
+            ("*",),
+            "cancelled",
+            requires=("reason",),
+            guards=(_A, "common.has_reason"),
+            effects=(_P,),
         ),
-        TransitionSpec(
-            "update", ("*",), "=", guards=("incident.assignee_via_assign",), effects=(_P,)
-        ),
+        TransitionSpec("update", ("*",), "=", guards=(_A,), effects=(_P,)),
     ),
     timers=(TimerSpec("auto_close", "resolved", event="close", after=timedelta(days=7)),),
 )

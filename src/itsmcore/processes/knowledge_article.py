@@ -108,10 +108,14 @@ def _names_known_error(ctx: Context) -> str | None:
 
 @BUILTINS.guard("knowledge_article.not_author")
 def _not_author(ctx: Context) -> str | None:
-    """Four eyes: the author does not publish their own article."""
+    """Four eyes: the author (as recorded before this event, as named by it, and whoever
+    opened the article) does not publish their own article."""
     if ctx.options.get("four_eyes", True) is False:
         return None
-    writers = {ctx.value("author"), ctx.record.opened_by if ctx.record else None}
+    record = ctx.record
+    writers = {ctx.value("author")}
+    if record is not None:
+        writers |= {record.get("author"), record.opened_by}
     if ctx.actor.id in writers:
         return (
             f"{ctx.actor.id!r} wrote this article and cannot {ctx.event} it: another "

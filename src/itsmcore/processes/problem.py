@@ -226,7 +226,11 @@ SPEC: Final = ProcessSpec(
             description="Accept the risk without a fix.",
         ),
         TransitionSpec(
-            "close", ("resolved",), "closed", guards=(_IN_PLACE, "problem.effect_not_ineffective")
+            "close",
+            ("resolved",),
+            "closed",
+            guards=(_IN_PLACE, "problem.effect_not_ineffective"),
+            effects=(_P,),
         ),
         TransitionSpec(
             "reanalyze",
@@ -242,6 +246,7 @@ SPEC: Final = ProcessSpec(
             "cancelled",
             requires=("reason",),
             guards=(_IN_PLACE, "common.has_reason"),
+            effects=(_P,),
         ),
         TransitionSpec(
             "update", ("*",), "=", guards=(_IN_PLACE, "problem.keeps_required"), effects=(_P,)

@@ -229,17 +229,19 @@ def _clear_acceptance(ctx: Context) -> Mapping[str, Any] | None:
 
 @BUILTINS.guard("risk.treatment_via_plan")
 def _treatment_via_plan(ctx: Context) -> str | None:
-    """``update`` never changes the treatment or, once planned, the rating."""
+    """No event but ``plan_treatment`` changes the treatment (so accepting a risk always
+    needs the ``risk_owner``); once planned, the rating changes only by ``reassess``."""
     record = ctx.record
     if record is None:
         return None
     fixed = ["treatment", "acceptance_rationale", "treatment_plan"]
-    if record.state not in ("identified", "assessed"):
+    if ctx.target not in ("identified", "assessed"):
         fixed += ["likelihood", "impact"]
     changed = [n for n in fixed if n in ctx.changes and ctx.changes[n] != record.get(n)]
     if changed:
         return (
-            f"{', '.join(changed)} change only through 'plan_treatment' or 'reassess', not 'update'"
+            f"{', '.join(changed)} change only through 'plan_treatment' or 'reassess', "
+            f"not {ctx.event!r}"
         )
     return None
 
@@ -259,6 +261,7 @@ def _stamp_review(ctx: Context) -> Mapping[str, Any]:
 
 
 _RATE = "risk.rate"
+_PLANNED = "risk.treatment_via_plan"
 
 SPEC: Final = ProcessSpec(
     name="risk",
@@ -317,7 +320,7 @@ SPEC: Final = ProcessSpec(
             roles=("risk_owner",),
             requires=("treatment", "acceptance_rationale"),
             guards=("risk.acceptance_justified",),
-            effects=("risk.record_acceptance",),
+            effects=("risk.record_acceptance", _RATE),
             description="Accepting a risk is the risk owner's decision.",
         ),
         TransitionSpec(
@@ -327,15 +330,17 @@ SPEC: Final = ProcessSpec(
             conditions=("risk.treatment_is_not_accept",),
             requires=("treatment", "treatment_plan"),
             guards=("risk.plan_described",),
-            effects=("risk.clear_acceptance",),
+            effects=("risk.clear_acceptance", _RATE),
         ),
-        TransitionSpec("treat", ("treatment_planned",), "treated", effects=(_RATE,)),
+        TransitionSpec(
+            "treat", ("treatment_planned",), "treated", guards=(_PLANNED,), effects=(_RATE,)
+        ),
         TransitionSpec(
             "monitor",
             ("treated",),
             "monitoring",
             requires=("next_review_at",),
-            guards=("risk.next_review_after_now",),
+            guards=(_PLANNED, "risk.next_review_after_now"),
             effects=(_RATE,),
         ),
         TransitionSpec(
@@ -343,7 +348,7 @@ SPEC: Final = ProcessSpec(
             ("monitoring",),
             "=",
             requires=("next_review_at",),
-            guards=("risk.next_review_after_now",),
+            guards=(_PLANNED, "risk.next_review_after_now"),
             effects=("risk.stamp_review", _RATE),
         ),
         TransitionSpec(
@@ -351,7 +356,7 @@ SPEC: Final = ProcessSpec(
             ("monitoring",),
             "assessed",
             requires=("reason",),
-            guards=("common.has_reason",),
+            guards=(_PLANNED, "common.has_reason"),
             effects=(_RATE,),
         ),
         TransitionSpec(
@@ -359,11 +364,9 @@ SPEC: Final = ProcessSpec(
             ("monitoring",),
             "closed",
             requires=("reason",),
-            guards=("common.has_reason",),
+            guards=(_PLANNED, "common.has_reason"),
         ),
-        TransitionSpec(
-            "update", ("*",), "=", guards=("risk.treatment_via_plan",), effects=(_RATE,)
-        ),
+        TransitionSpec("update", ("*",), "=", guards=(_PLANNED,), effects=(_RATE,)),
     ),
     timers=(TimerSpec("review_due", "monitoring", at_field="next_review_at"),),
 )

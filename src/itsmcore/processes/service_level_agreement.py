@@ -211,8 +211,8 @@ def _policy(ctx: Context) -> str | None:
 
 @BUILTINS.guard("service_level_agreement.keeps_agreement")
 def _keeps_agreement(ctx: Context) -> str | None:
-    """``update`` changes no agreed content once approved (``renegotiate`` instead), and
-    no policy reference once active (``complete_review`` instead)."""
+    """No event changes agreed content once approved (``renegotiate`` instead), and none
+    but ``complete_review`` changes the policy reference once active."""
     record = ctx.record
     if record is None:
         return None
@@ -226,7 +226,7 @@ def _keeps_agreement(ctx: Context) -> str | None:
         agreed = sorted(changed & set(AGREED_FIELDS))
         if agreed:
             return f"{', '.join(agreed)} were agreed: renegotiate to change them"
-    if ctx.source in ("active", "under_review"):
+    if ctx.source in ("active", "under_review") and ctx.event != "complete_review":
         policy = sorted(changed & {"sla_policy", "sla_policy_version"})
         if policy:
             return f"{', '.join(policy)} change only at complete_review"
@@ -269,6 +269,8 @@ def _renegotiated(ctx: Context) -> Mapping[str, Any] | None:
 
 _FILLED = "service.filled"
 _ELEMENTS = ("goals", "indicators", "delivery_mode", "responsible_party")
+
+_KEEPS = "service_level_agreement.keeps_agreement"
 
 SPEC: Final = ProcessSpec(
     name="service_level_agreement",
@@ -337,13 +339,18 @@ SPEC: Final = ProcessSpec(
             "active",
             roles=("service_level_manager",),
             requires=("sla_policy", "sla_policy_version"),
-            guards=("service_level_agreement.policy", "service_level_agreement.validity"),
+            guards=(
+                "service_level_agreement.policy",
+                "service_level_agreement.validity",
+                _KEEPS,
+            ),
             effects=("service_level_agreement.activated",),
         ),
         TransitionSpec(
             "review",
             ("active",),
             "under_review",
+            guards=(_KEEPS,),
             effects=("service_level_agreement.review_started",),
         ),
         TransitionSpec(
@@ -352,7 +359,7 @@ SPEC: Final = ProcessSpec(
             "active",
             roles=("service_level_manager",),
             requires=("review_outcome", "review_notes"),
-            guards=(_FILLED, "service_level_agreement.policy"),
+            guards=(_FILLED, "service_level_agreement.policy", _KEEPS),
             effects=("service_level_agreement.reviewed",),
         ),
         TransitionSpec(
@@ -369,7 +376,7 @@ SPEC: Final = ProcessSpec(
             "retired",
             roles=("service_level_manager",),
             requires=("reason",),
-            guards=("common.has_reason",),
+            guards=("common.has_reason", _KEEPS),
         ),
         TransitionSpec(
             "abandon",
@@ -378,7 +385,7 @@ SPEC: Final = ProcessSpec(
             requires=("reason",),
             guards=("common.has_reason",),
         ),
-        TransitionSpec("update", ("*",), "=", guards=("service_level_agreement.keeps_agreement",)),
+        TransitionSpec("update", ("*",), "=", guards=(_KEEPS,)),
     ),
     timers=(TimerSpec("review_due", "active", at_field="review_due"),),
 )

@@ -289,14 +289,17 @@ _KEPT: Final = ("title", "catalogue_item", "requested_for")
 
 @BUILTINS.guard("service_request.update_allowed")
 def _update_allowed(ctx: Context) -> str | None:
-    """``update`` never clears the title, item or beneficiary, and changes the item or
-    beneficiary only while the request is ``new``."""
+    """No event clears the title, item or beneficiary, and only ``update`` changes the
+    item or beneficiary, while the request is ``new`` (``submit`` chooses the approval
+    path from the rules the item copied onto the request, so it cannot switch items)."""
     cleared = [n for n in _KEPT if n in ctx.changes and ctx.changes[n] in (None, "")]
     if cleared:
         return f"cannot clear {', '.join(cleared)}: give a new value instead"
     record = ctx.record
-    if record is not None and ctx.source != "new":
+    if record is not None and (ctx.source != "new" or ctx.event != "update"):
         moved = [n for n in _LOCKED if n in ctx.changes and ctx.changes[n] != record.get(n)]
+        if moved and ctx.source == "new":
+            return f"{', '.join(moved)} change with 'update' before {ctx.event!r}"
         if moved:
             return (
                 f"{', '.join(moved)} cannot change once the request is submitted: cancel it "
@@ -327,6 +330,7 @@ def _clear_hold(ctx: Context) -> Mapping[str, Any] | None:
 
 _DECIDE = ("service_request.approver_role", "service_request.not_requester")
 _WORKING = ("new", "awaiting_approval", "fulfilling", "on_hold")
+_KEEPS = "service_request.update_allowed"
 
 SPEC: Final = ProcessSpec(
     name="service_request",
@@ -381,18 +385,20 @@ SPEC: Final = ProcessSpec(
             ("new",),
             "awaiting_approval",
             conditions=("service_request.needs_approval",),
+            guards=(_KEEPS,),
         ),
         TransitionSpec(
             "submit",
             ("new",),
             "fulfilling",
             conditions=("service_request.no_approval_needed",),
+            guards=(_KEEPS,),
         ),
         TransitionSpec(
             "approve",
             ("awaiting_approval",),
             "fulfilling",
-            guards=_DECIDE,
+            guards=(_KEEPS, *_DECIDE),
             effects=("service_request.record_decision",),
         ),
         TransitionSpec(
@@ -400,32 +406,50 @@ SPEC: Final = ProcessSpec(
             ("awaiting_approval",),
             "rejected",
             requires=("reason",),
-            guards=(*_DECIDE, "common.has_reason"),
+            guards=(_KEEPS, *_DECIDE, "common.has_reason"),
             effects=("service_request.record_decision",),
         ),
-        TransitionSpec("assign", ("fulfilling", "on_hold"), "=", requires=("assignee",)),
-        TransitionSpec("hold", ("fulfilling",), "on_hold", requires=("hold_reason",)),
         TransitionSpec(
-            "resume", ("on_hold",), "fulfilling", effects=("service_request.clear_hold",)
+            "assign", ("fulfilling", "on_hold"), "=", requires=("assignee",), guards=(_KEEPS,)
         ),
-        TransitionSpec("fulfil", ("fulfilling",), "fulfilled", requires=("fulfilment_notes",)),
+        TransitionSpec(
+            "hold", ("fulfilling",), "on_hold", requires=("hold_reason",), guards=(_KEEPS,)
+        ),
+        TransitionSpec(
+            "resume",
+            ("on_hold",),
+            "fulfilling",
+            guards=(_KEEPS,),
+            effects=("service_request.clear_hold",),
+        ),
+        TransitionSpec(
+            "fulfil",
+            ("fulfilling",),
+            "fulfilled",
+            requires=("fulfilment_notes",),
+            guards=(_KEEPS,),
+        ),
         TransitionSpec(
             "reopen",
             ("fulfilled",),
             "fulfilling",
             requires=("reason",),
-            guards=("common.has_reason",),
+            guards=(_KEEPS, "common.has_reason"),
             effects=("service_request.count_reopen",),
         ),
-        TransitionSpec("close", ("fulfilled",), "closed"),
+        TransitionSpec("close", ("fulfilled",), "closed", guards=(_KEEPS,)),
         TransitionSpec(
-            "cancel", _WORKING, "cancelled", requires=("reason",), guards=("common.has_reason",)
+            "cancel",
+            _WORKING,
+            "cancelled",
+            requires=("reason",),
+            guards=(_KEEPS, "common.has_reason"),
         ),
         TransitionSpec(
             "update",
             ("*",),
             "=",
-            guards=("service_request.update_allowed", "service_request.known_item"),
+            guards=(_KEEPS, "service_request.known_item"),
             effects=("service_request.apply_item",),
         ),
     ),

@@ -119,8 +119,9 @@ _FIXED_ONCE_ACTIVE: Final = ("supplier", "start_date", "end_date")
 
 @BUILTINS.guard("supplier_contract.keeps_terms")
 def _keeps_terms(ctx: Context) -> str | None:
-    """``update`` never clears the title or supplier; once active, the supplier and term
-    are fixed and an underpinning contract keeps its SLAs."""
+    """No event clears the title or supplier; once active, the supplier and term are
+    fixed and an underpinning contract keeps its SLAs (``update``, ``review``,
+    ``confirm`` and ``renew`` alike)."""
     record = ctx.record
     cleared = [n for n in ("title", "supplier") if n in ctx.changes and is_blank(ctx.changes[n])]
     if cleared:
@@ -152,6 +153,7 @@ def _review_started(ctx: Context) -> Mapping[str, Any] | None:
 
 
 _FILLED = "service.filled"
+_KEEPS = "supplier_contract.keeps_terms"
 
 SPEC: Final = ProcessSpec(
     name="supplier_contract",
@@ -197,14 +199,18 @@ SPEC: Final = ProcessSpec(
             effects=("supplier_contract.schedule_review",),
         ),
         TransitionSpec(
-            "review", ("active",), "under_review", effects=("supplier_contract.review_started",)
+            "review",
+            ("active",),
+            "under_review",
+            guards=(_KEEPS,),
+            effects=("supplier_contract.review_started",),
         ),
         TransitionSpec(
             "confirm",
             ("under_review",),
             "active",
             requires=("review_notes",),
-            guards=(_FILLED,),
+            guards=(_FILLED, _KEEPS),
             effects=("supplier_contract.schedule_review",),
         ),
         TransitionSpec(
@@ -212,7 +218,7 @@ SPEC: Final = ProcessSpec(
             ("under_review",),
             "renewed",
             requires=("renewed_as", "review_notes"),
-            guards=(_FILLED, "supplier_contract.not_itself"),
+            guards=(_FILLED, _KEEPS, "supplier_contract.not_itself"),
         ),
         TransitionSpec(
             "terminate",
@@ -221,7 +227,7 @@ SPEC: Final = ProcessSpec(
             requires=("reason",),
             guards=("common.has_reason",),
         ),
-        TransitionSpec("update", ("*",), "=", guards=("supplier_contract.keeps_terms",)),
+        TransitionSpec("update", ("*",), "=", guards=(_KEEPS,)),
     ),
     timers=(TimerSpec("review_due", "active", at_field="review_due"),),
 )

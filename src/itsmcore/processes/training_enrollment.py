@@ -83,14 +83,21 @@ def _count_attempt(ctx: Context) -> Mapping[str, Any]:
     return changes
 
 
-#: The outcome fields and the one event that may set each.
-_OUTCOME_EVENT: Final = {"result": "assess", "score": "assess", "certification": "certify"}
+#: The outcome fields (and the participant) and the one event that may set each.
+_OUTCOME_EVENT: Final = {
+    "person": "open",
+    "result": "assess",
+    "score": "assess",
+    "certification": "certify",
+}
 
 
 @BUILTINS.guard("training_enrollment.outcome_via_its_event")
 def _outcome_via_its_event(ctx: Context) -> str | None:
     """The result and score are given only by ``assess``, the certificate only by
-    ``certify``: no other event (``open`` and ``update`` included) may pre-set them."""
+    ``certify``: no other event (``open`` and ``update`` included) may pre-set them. The
+    participant is named on ``open`` and never changes (else the assessor could swap
+    themselves out, or one person's pass certify another)."""
     before = ctx.record.fields if ctx.record is not None else {}
     wrong = [
         n

@@ -92,13 +92,13 @@ class Period:
         It runs from local midnight on the 1st to local midnight on the 1st of the next
         month, so its :attr:`length` includes any DST change.
         """
-        if not 1 <= month <= 12:
+        if isinstance(month, bool) or not isinstance(month, int) or not 1 <= month <= 12:
             raise ValidationError.single("$.month", f"month must be 1..12, got {month}")
         if not isinstance(tz, tzinfo):
             raise ValidationError.single(
                 "$.tz", f"expected a tzinfo (e.g. ZoneInfo('Europe/Berlin')), got {tz!r}"
             )
-        if not 1 <= year <= 9998:
+        if isinstance(year, bool) or not isinstance(year, int) or not 1 <= year <= 9998:
             raise ValidationError.single("$.year", f"year must be 1..9998, got {year}")
         next_year, next_month = (year + 1, 1) if month == 12 else (year, month + 1)
         return cls(
