@@ -25,6 +25,7 @@ from itsmcore.errors import (
     SpecError,
     StorageBusy,
     StorageError,
+    StorageUnavailable,
     ValidationError,
 )
 from itsmcore.loading import load_policy, load_spec
@@ -95,6 +96,7 @@ __all__ = [
     "Storage",
     "StorageBusy",
     "StorageError",
+    "StorageUnavailable",
     "TimerSignal",
     "TimerSpec",
     "TransitionSpec",

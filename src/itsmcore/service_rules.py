@@ -206,7 +206,7 @@ def allocate(
 
 def pool_utilisation(engine: Engine, pool: str, start: datetime, end: datetime) -> PoolUtilisation:
     """The time-weighted utilisation and idle rate of ``pool`` over ``[start, end)``,
-    from the histories of every stored allocation of that pool (see
+    from the histories of every stored allocation that ever held that pool (see
     :func:`itsmcore.capacity.utilisation`). Raises ``ValidationError`` for an unknown
     pool, a naive bound or an empty period."""
     spec = engine.catalog.get(ALLOCATION_PROCESS)
@@ -215,8 +215,8 @@ def pool_utilisation(engine: Engine, pool: str, start: datetime, end: datetime) 
         raise ValidationError.single(
             "$.pool", f"unknown pool {pool!r}; known pools: {', '.join(sorted(pools))}"
         )
-    histories = [
-        engine.history(r.id)
-        for r in engine.storage.find(process=ALLOCATION_PROCESS, fields={"pool": pool})
-    ]
-    return utilisation(pools[pool], histories, start, end)
+    # Every allocation that ever named the pool: one adjusted to another pool held this
+    # one until it moved, so filtering on the current pool would lose that time.
+    histories = [engine.history(r.id) for r in engine.storage.find(process=ALLOCATION_PROCESS)]
+    held = [events for events in histories if any(e.changes.get("pool") == pool for e in events)]
+    return utilisation(pools[pool], held, start, end)

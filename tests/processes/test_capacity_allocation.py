@@ -343,6 +343,19 @@ def test_engine_pool_utilisation_reads_the_stored_histories() -> None:
         pool_utilisation(engine, "nope", T0, T0 + timedelta(days=1))
 
 
+def test_engine_pool_utilisation_counts_an_allocation_that_moved_to_another_pool() -> None:
+    pools = {**POOLS, "gpu": {"capacity": 4, "unit": "GPU", "resource_type": "technical"}}
+    engine = ic.Engine.in_memory(processes=[with_pools(pools)])
+    install(engine)
+    first = _request(engine, 5.0)
+    allocate(engine, first, at=T0, actor=LEAD)
+    moved = {"pool": "gpu", "quantity": 2.0}
+    allocate(engine, first, at=T0 + timedelta(hours=12), actor=LEAD, fields=moved, event="adjust")
+    day = (T0, T0 + timedelta(days=1))
+    assert pool_utilisation(engine, "build_vcpu", *day).utilisation == pytest.approx(0.25)
+    assert pool_utilisation(engine, "gpu", *day).utilisation == pytest.approx(0.25)
+
+
 def test_the_docs_page_shows_the_current_diagram() -> None:
     page = Path(__file__).resolve().parents[2] / "docs" / "processes" / "capacity_allocation.md"
     assert ic.catalog.get("capacity_allocation").to_mermaid() in page.read_text(encoding="utf-8")

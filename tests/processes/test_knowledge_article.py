@@ -221,6 +221,15 @@ def test_a_published_article_is_never_edited_silently(drive: Driver) -> None:
     assert "revise" in err.allowed
 
 
+def test_confirming_a_review_cannot_change_the_published_content(drive: Driver) -> None:
+    rec = _published(drive)
+    for change in ({"body": "something else"}, {"title": "Other"}, {"known_error": "KE-9"}):
+        err = drive.refused(ic.GuardFailed, rec, "confirm", KIM, **change)
+        assert err.guard == "knowledge_article.confirm_only"
+    notes = {"review_notes": "still right", "review_interval": timedelta(days=90)}
+    assert drive.fire(rec, "confirm", KIM, **notes).state == "published"
+
+
 # -- knowledge from known errors (R5.3-05) ------------------------------------------------
 
 

@@ -232,3 +232,17 @@ def test_engine_stores_a_requirement_and_refuses_bad_input_without_storing() -> 
 def test_the_docs_page_shows_the_current_diagram() -> None:
     page = Path(__file__).resolve().parents[2] / "docs" / "processes" / "service_requirement.md"
     assert ic.catalog.get("service_requirement").to_mermaid() in page.read_text(encoding="utf-8")
+
+
+def test_approve_baselines_exactly_what_was_analysed() -> None:
+    rec = _fire(_fire(_analysed(), "accept_ownership", actor=OWNER), "update", **FEASIBLE)
+    for change in ({"owner": "someone_else"}, {"target_value": 60.0}):
+        with pytest.raises(ic.GuardFailed) as err:
+            _fire(rec, "approve", actor=APPROVER, **change)
+        assert err.value.guard == "service_requirement.baseline_kept"
+
+
+def test_deliver_cannot_rewrite_the_approved_baseline() -> None:
+    with pytest.raises(ic.GuardFailed) as err:
+        _fire(_approved(), "deliver", delivery_evidence="met", target_value=60.0)
+    assert err.value.guard == "service_requirement.baseline_kept"

@@ -4,8 +4,8 @@
 Why these choices:
 
 - psycopg 3 with a :mod:`psycopg_pool` connection pool per adapter (threads share it),
-  connections in autocommit mode: a read is one round trip. psycopg is imported on first
-  use, so the core imports without it.
+  connections in autocommit mode: a read is one round trip (:mod:`._postgres_session`).
+  psycopg is imported on first use, so the core imports without it.
 - The optimistic save is one statement pair per record in one transaction at READ
   COMMITTED: a conditional write of the record's snapshot (``UPDATE ... WHERE version =
   expected``, or ``INSERT ... ON CONFLICT DO NOTHING`` for a new record) that aborts the

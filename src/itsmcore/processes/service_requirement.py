@@ -146,6 +146,25 @@ def _is_owner(ctx: Context) -> str | None:
 
 
 _KEPT: Final = ("title", "statement")
+#: What ``approve`` and ``deliver`` may state themselves; any other field they carry
+#: would change the baseline the approval is about.
+_OWN_FIELDS: Final = {"approve": frozenset(), "deliver": frozenset({"delivery_evidence"})}
+
+
+@BUILTINS.guard("service_requirement.baseline_kept")
+def _baseline_kept(ctx: Context) -> str | None:
+    """``approve`` baselines exactly what was analysed (an owner swapped in the same
+    event would be approved without accepting), and ``deliver`` delivers that baseline;
+    changes go through ``update`` before approval or ``revise`` after it."""
+    record = ctx.record
+    if record is None:
+        return None
+    own = _OWN_FIELDS.get(ctx.event, frozenset())
+    changed = sorted(n for n, v in ctx.changes.items() if n not in own and v != record.get(n))
+    if changed:
+        how = "update it before approving" if ctx.event == "approve" else "revise it"
+        return f"{', '.join(changed)} cannot change with {ctx.event!r}: {how}"
+    return None
 
 
 @BUILTINS.guard("service_requirement.keeps_statement")
@@ -271,6 +290,7 @@ SPEC: Final = ProcessSpec(
             ("analysed",),
             "approved",
             guards=(
+                "service_requirement.baseline_kept",
                 "service_requirement.smart",
                 "service_requirement.feasible",
                 "service_requirement.not_opener",
@@ -297,7 +317,7 @@ SPEC: Final = ProcessSpec(
             ("approved",),
             "delivered",
             requires=("delivery_evidence",),
-            guards=("service.filled",),
+            guards=("service.filled", "service_requirement.baseline_kept"),
         ),
         TransitionSpec(
             "withdraw", _OPEN, "withdrawn", requires=("reason",), guards=("common.has_reason",)
