@@ -67,6 +67,13 @@ def test_expire_is_refused_before_expires_at() -> None:
     assert _fire(_open(), "expire", at=T0 + YEAR).state == "expired"
 
 
+def test_expire_cannot_pull_its_own_expiry_forward() -> None:
+    early = T0 + timedelta(days=30)
+    with pytest.raises(ic.GuardFailed) as err:
+        _fire(_open(), "expire", at=early, expires_at=early)
+    assert err.value.guard == "certification.expiry_via_renew"
+
+
 def test_renew_moves_expiry_and_renewal_due_forward() -> None:
     rec = _fire(_fire(_open(), "expire", at=T0 + YEAR), "renew", expires_at=T0 + 3 * YEAR)
     assert rec.state == "valid"

@@ -144,6 +144,20 @@ def test_the_source_edition_changes_only_by_revision() -> None:
     assert err.value.guard == "compliance_obligation.edition_via_revise"
 
 
+def test_no_lifecycle_event_changes_the_source_edition_without_a_revision() -> None:
+    assessed = _fire(_open(), "assess", **ASSESS)
+    implemented = _fire(assessed, "implement", controls=["CTL-000001"])
+    later = {"next_review_at": T0 + timedelta(days=900)}
+    for rec, event, extra in (
+        (assessed, "implement", {"controls": ["CTL-000001"]}),
+        (implemented, "monitor", later),
+        (_monitored(), "review", later),
+    ):
+        with pytest.raises(ic.GuardFailed) as err:
+            _fire(rec, event, source_version="2026", **extra)
+        assert err.value.guard == "compliance_obligation.edition_via_revise"
+
+
 def test_obligation_version_cannot_be_set_by_the_caller() -> None:
     with pytest.raises(ic.ValidationError):
         _fire(_monitored(), "update", obligation_version=7)

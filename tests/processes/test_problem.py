@@ -253,6 +253,14 @@ def test_update_cannot_clear_the_root_cause_once_known() -> None:
     assert "root_cause" in err.value.reason
 
 
+@pytest.mark.parametrize("event", ["start_fix", "resolve"])
+def test_no_event_clears_the_root_cause_once_known(event: str) -> None:
+    fields = {"resolution_code": "risk_accepted", "corrective_action": "accept"}
+    with pytest.raises(ic.GuardFailed) as err:
+        _fire(_root_cause_known(), event, root_cause=None, **(fields if event == "resolve" else {}))
+    assert err.value.guard == "problem.keeps_required"
+
+
 def test_update_cannot_clear_the_title() -> None:
     with pytest.raises(ic.ValidationError, match="cannot be cleared"):
         _fire(_open(), "update", title=None)

@@ -196,3 +196,14 @@ def test_the_clause_map_lists_every_catalog_process() -> None:
     index = text.split("## Process index", 1)[1]
     missing = [n for n in ic.catalog.names() if f"| `{n}` |" not in index]
     assert not missing, f"add these processes to docs/iso20000-clause-map.md: {missing}"
+
+
+def test_no_lifecycle_event_blanks_what_a_passed_gate_required() -> None:
+    live = _live()
+    for event, extra in (
+        ("improve", {"improvement_goal": "cut latency"}),
+        ("retire", {"retirement_reason": "replaced", "retirement_date": date(2027, 6, 30)}),
+    ):
+        with pytest.raises(ic.GuardFailed) as err:
+            _fire(live, event, scope=" ", **extra)
+        assert err.value.guard == "service.keeps_gates"

@@ -194,6 +194,18 @@ def test_the_service_is_fixed_after_requirements_collection() -> None:
         _fire(rec, "update", service="SVC-000002")
 
 
+def test_no_stage_event_moves_the_service_or_blanks_the_agreement() -> None:
+    designed = _walk(_open(), "design")
+    with pytest.raises(ic.GuardFailed) as err:
+        _fire(designed, "allocate_resources", service="SVC-000002",
+              **STAGE_FIELDS["allocate_resources"])  # fmt: skip
+    assert err.value.guard == "service_delivery.keeps_agreed"
+    with pytest.raises(ic.GuardFailed) as err:
+        _fire(_in_acceptance(), "accept", actor=CUSTOMER, agreed_scope=" ",
+              verification_notes="checked against SD-7")  # fmt: skip
+    assert err.value.guard == "service_delivery.keeps_agreed"
+
+
 def test_host_exit_criteria_replace_a_stages_defaults() -> None:
     spec = with_exit_criteria({"solution_design": ["design_summary", "delivery_mode"]})
     assert exit_criteria_of(spec)["solution_design"] == ("design_summary", "delivery_mode")

@@ -157,7 +157,12 @@ SPEC: Final = ProcessSpec(
         effects=("certification.renewal_due",),
     ),
     transitions=(
-        TransitionSpec("expire", ("valid",), "expired", guards=("certification.expiry_reached",)),
+        TransitionSpec(
+            "expire",
+            ("valid",),
+            "expired",
+            guards=("certification.expiry_via_renew", "certification.expiry_reached"),
+        ),
         TransitionSpec(
             "renew",
             ("valid", "expired"),

@@ -102,7 +102,8 @@ def _stamp_review(ctx: Context) -> Mapping[str, Any]:
 
 @BUILTINS.guard("compliance_obligation.edition_via_revise")
 def _edition_via_revise(ctx: Context) -> str | None:
-    """``update`` does not change the source edition: that is a revision."""
+    """No event but ``revise`` changes the source edition once assessed: a new edition
+    is a revision, with its impact assessment and a new obligation version."""
     record = ctx.record
     if record is None or record.state == "identified":
         return None
@@ -112,6 +113,8 @@ def _edition_via_revise(ctx: Context) -> str | None:
         return "a new 'source_version' is a revision: use 'revise' with an impact assessment"
     return None
 
+
+_EDITION = "compliance_obligation.edition_via_revise"
 
 SPEC: Final = ProcessSpec(
     name="compliance_obligation",
@@ -163,21 +166,21 @@ SPEC: Final = ProcessSpec(
             "implement",
             ("assessed", "revised"),
             "implemented",
-            guards=("compliance_obligation.mapped",),
+            guards=(_EDITION, "compliance_obligation.mapped"),
         ),
         TransitionSpec(
             "monitor",
             ("implemented",),
             "monitored",
             requires=("next_review_at",),
-            guards=("compliance_obligation.next_review_after_now",),
+            guards=(_EDITION, "compliance_obligation.next_review_after_now"),
         ),
         TransitionSpec(
             "review",
             ("monitored",),
             "=",
             requires=("next_review_at",),
-            guards=("compliance_obligation.next_review_after_now",),
+            guards=(_EDITION, "compliance_obligation.next_review_after_now"),
             effects=("compliance_obligation.stamp_review",),
         ),
         TransitionSpec(
@@ -191,7 +194,7 @@ SPEC: Final = ProcessSpec(
         TransitionSpec(
             "retire", ("*",), "retired", requires=("reason",), guards=("common.has_reason",)
         ),
-        TransitionSpec("update", ("*",), "=", guards=("compliance_obligation.edition_via_revise",)),
+        TransitionSpec("update", ("*",), "=", guards=(_EDITION,)),
     ),
     timers=(TimerSpec("review_due", "monitored", at_field="next_review_at"),),
 )

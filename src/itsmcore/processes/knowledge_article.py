@@ -162,6 +162,28 @@ def _publish(ctx: Context) -> Mapping[str, Any] | None:
     }
 
 
+#: What a review confirmation may state: anything else would edit the published article
+#: without a review (``revise`` sends it back to review instead).
+_CONFIRM_FIELDS: Final = frozenset({"review_notes", "review_interval"})
+
+
+@BUILTINS.guard("knowledge_article.confirm_only")
+def _confirm_only(ctx: Context) -> str | None:
+    """``confirm`` changes no published content, only the review notes and interval."""
+    record = ctx.record
+    if record is None:
+        return None
+    changed = sorted(
+        n for n, v in ctx.changes.items() if n not in _CONFIRM_FIELDS and v != record.get(n)
+    )
+    if changed:
+        return (
+            f"{', '.join(changed)} cannot change with {ctx.event!r}: revise the article so "
+            "the change is reviewed"
+        )
+    return None
+
+
 @BUILTINS.effect("knowledge_article.confirm")
 def _confirm(ctx: Context) -> Mapping[str, Any] | None:
     """A review that finds the article still right moves the next review on."""
@@ -238,7 +260,7 @@ SPEC: Final = ProcessSpec(
             ("published",),
             "=",
             roles=("knowledge_manager",),
-            guards=("knowledge_article.positive_interval",),
+            guards=("knowledge_article.confirm_only", "knowledge_article.positive_interval"),
             effects=("knowledge_article.confirm",),
             description="A periodic review found the article still right.",
         ),

@@ -110,7 +110,8 @@ def _effect_not_ineffective(ctx: Context) -> str | None:
 
 @BUILTINS.guard("problem.keeps_required")
 def _keeps_required(ctx: Context) -> str | None:
-    """``update`` may not clear a field that the current state rests on."""
+    """``update``, ``start_fix``, ``resolve`` and ``close`` may not clear a field that
+    the current state rests on."""
     kept = _KEPT.get(ctx.source or "", ())
     cleared = [name for name in kept if ctx.value(name) is None or ctx.value(name) == ""]
     if cleared:
@@ -149,6 +150,7 @@ def _count_reanalysis(ctx: Context) -> Mapping[str, Any] | None:
 
 _P = "common.priority"
 _IN_PLACE = "problem.resolution_in_place"
+_KEEPS = "problem.keeps_required"
 _RESOLVE_REQUIRES = ("resolution_code", "corrective_action")
 
 SPEC: Final = ProcessSpec(
@@ -205,7 +207,7 @@ SPEC: Final = ProcessSpec(
             "start_fix",
             ("root_cause_known",),
             "fix_in_progress",
-            guards=(_IN_PLACE,),
+            guards=(_IN_PLACE, _KEEPS),
             effects=(_P,),
         ),
         TransitionSpec(
@@ -213,7 +215,7 @@ SPEC: Final = ProcessSpec(
             ("fix_in_progress",),
             "resolved",
             requires=_RESOLVE_REQUIRES,
-            guards=(_IN_PLACE, "problem.corrective_action_given"),
+            guards=(_IN_PLACE, _KEEPS, "problem.corrective_action_given"),
             effects=(_P,),
         ),
         TransitionSpec(
@@ -221,7 +223,12 @@ SPEC: Final = ProcessSpec(
             ("root_cause_known",),
             "resolved",
             requires=_RESOLVE_REQUIRES,
-            guards=(_IN_PLACE, "problem.risk_accepted_only", "problem.corrective_action_given"),
+            guards=(
+                _IN_PLACE,
+                _KEEPS,
+                "problem.risk_accepted_only",
+                "problem.corrective_action_given",
+            ),
             effects=(_P,),
             description="Accept the risk without a fix.",
         ),
@@ -229,7 +236,7 @@ SPEC: Final = ProcessSpec(
             "close",
             ("resolved",),
             "closed",
-            guards=(_IN_PLACE, "problem.effect_not_ineffective"),
+            guards=(_IN_PLACE, _KEEPS, "problem.effect_not_ineffective"),
             effects=(_P,),
         ),
         TransitionSpec(
@@ -248,8 +255,6 @@ SPEC: Final = ProcessSpec(
             guards=(_IN_PLACE, "common.has_reason"),
             effects=(_P,),
         ),
-        TransitionSpec(
-            "update", ("*",), "=", guards=(_IN_PLACE, "problem.keeps_required"), effects=(_P,)
-        ),
+        TransitionSpec("update", ("*",), "=", guards=(_IN_PLACE, _KEEPS), effects=(_P,)),
     ),
 )

@@ -138,7 +138,7 @@ _KEPT: Final = ("title", "owner")
 
 @BUILTINS.guard("service.keeps_gates")
 def _keeps_gates(ctx: Context) -> str | None:
-    """``update`` never blanks the title, the owner, or what a passed gate required."""
+    """No event blanks the title, the owner, or what a passed gate required."""
     kept = list(_KEPT)
     for names, passed in GATES.values():
         if ctx.source in passed:
@@ -176,6 +176,8 @@ def _retired(ctx: Context) -> Mapping[str, Any] | None:
 
 
 _MANAGE: Final = ("service_owner", "service_manager")
+
+_GATES = "service.keeps_gates"
 
 SPEC: Final = ProcessSpec(
     name="service",
@@ -247,7 +249,7 @@ SPEC: Final = ProcessSpec(
             ("live",),
             "improving",
             requires=("improvement_goal",),
-            guards=("service.filled",),
+            guards=("service.filled", _GATES),
             effects=("service.start_improvement",),
         ),
         TransitionSpec(
@@ -255,7 +257,7 @@ SPEC: Final = ProcessSpec(
             ("improving",),
             "live",
             requires=("improvement_outcome",),
-            guards=("service.filled",),
+            guards=("service.filled", _GATES),
             effects=("service.end_improvement",),
         ),
         TransitionSpec(
@@ -264,14 +266,14 @@ SPEC: Final = ProcessSpec(
             "retiring",
             roles=_MANAGE,
             requires=("retirement_reason", "retirement_date"),
-            guards=("service.filled", "service.retirement_date_ahead"),
+            guards=("service.filled", _GATES, "service.retirement_date_ahead"),
         ),
         TransitionSpec(
             "complete_retirement",
             ("retiring",),
             "retired",
             roles=_MANAGE,
-            guards=("service.retirement_date_reached",),
+            guards=(_GATES, "service.retirement_date_reached"),
             effects=("service.retired",),
         ),
         TransitionSpec(
@@ -281,6 +283,6 @@ SPEC: Final = ProcessSpec(
             requires=("reason",),
             guards=("common.has_reason",),
         ),
-        TransitionSpec("update", ("*",), "=", guards=("service.keeps_gates",)),
+        TransitionSpec("update", ("*",), "=", guards=(_GATES,)),
     ),
 )

@@ -177,8 +177,9 @@ _KEPT: Final = ("title", "service", "customer")
 
 @BUILTINS.guard("service_delivery.keeps_agreed")
 def _keeps_agreed(ctx: Context) -> str | None:
-    """``update`` never blanks the title, service or customer, nor what a passed stage's
-    exit criteria required; the service changes only during requirements collection."""
+    """No event (``update`` or a stage event) blanks the title, service or customer, nor
+    what a passed stage's exit criteria required; the service changes only during
+    requirements collection."""
     criteria = exit_criteria_of(ctx.spec)
     kept = list(_KEPT)
     for stage in STAGES:
@@ -240,6 +241,8 @@ def _roles(state: str) -> tuple[str, ...]:
 
 _WORKING = tuple(s.state for s in STAGES)
 
+_AGREED = "service_delivery.keeps_agreed"
+
 SPEC: Final = ProcessSpec(
     name="service_delivery",
     version=1,
@@ -291,7 +294,7 @@ SPEC: Final = ProcessSpec(
             ("requirements_collection",),
             "solution_design",
             roles=_roles("requirements_collection"),
-            guards=(_EXIT,),
+            guards=(_EXIT, _AGREED),
             effects=(_STEP,),
         ),
         TransitionSpec(
@@ -299,7 +302,7 @@ SPEC: Final = ProcessSpec(
             ("solution_design",),
             "resource_allocation",
             roles=_roles("solution_design"),
-            guards=(_EXIT,),
+            guards=(_EXIT, _AGREED),
             effects=(_STEP,),
         ),
         TransitionSpec(
@@ -308,7 +311,7 @@ SPEC: Final = ProcessSpec(
             "implementation",
             roles=_roles("resource_allocation"),
             requires=AGREEMENT_FIELDS,
-            guards=(_EXIT, "service_delivery.ready_to_implement"),
+            guards=(_EXIT, _AGREED, "service_delivery.ready_to_implement"),
             effects=(_STEP,),
         ),
         TransitionSpec(
@@ -316,7 +319,7 @@ SPEC: Final = ProcessSpec(
             ("implementation",),
             "acceptance",
             roles=_roles("implementation"),
-            guards=(_EXIT,),
+            guards=(_EXIT, _AGREED),
             effects=(_STEP,),
         ),
         TransitionSpec(
@@ -324,7 +327,7 @@ SPEC: Final = ProcessSpec(
             ("acceptance",),
             "accepted",
             roles=("customer_representative",),
-            guards=(_EXIT,),
+            guards=(_EXIT, _AGREED),
             effects=("service_delivery.accepted",),
         ),
         TransitionSpec(
@@ -333,12 +336,12 @@ SPEC: Final = ProcessSpec(
             "implementation",
             roles=("customer_representative",),
             requires=("rework_reason",),
-            guards=(_FILLED,),
+            guards=(_FILLED, _AGREED),
             effects=("service_delivery.rework",),
         ),
         TransitionSpec(
             "cancel", _WORKING, "cancelled", requires=("reason",), guards=("common.has_reason",)
         ),
-        TransitionSpec("update", _WORKING, "=", guards=("service_delivery.keeps_agreed",)),
+        TransitionSpec("update", _WORKING, "=", guards=(_AGREED,)),
     ),
 )
