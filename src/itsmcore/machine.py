@@ -177,6 +177,17 @@ class CompiledProcess:
         spec declares ``derived`` may be given this way."""
         return self._validate(given, errors, system=True)
 
+    def _check_set_by(
+        self, event: str, given: Mapping[str, Any], errors: list[tuple[str, str]]
+    ) -> None:
+        """Refuse fields whose :attr:`FieldSpec.set_by` does not name ``event``."""
+        for name in given:
+            allowed = self.fields[name].set_by
+            if allowed and event not in allowed:
+                errors.append(
+                    (f"$.fields.{name}", f"is set only by {', '.join(allowed)}, not by {event}")
+                )
+
     def _validate(
         self, given: Any, errors: list[tuple[str, str]], *, system: bool
     ) -> dict[str, Any]:
@@ -235,6 +246,7 @@ class CompiledProcess:
         _check_actor(actor, errors)
         at = _check_time(at, errors)
         changes = self.validate_fields(fields, errors)
+        self._check_set_by("open", changes, errors)
         if errors:
             raise ValidationError(errors)
         branch = self._opening
@@ -298,6 +310,7 @@ class CompiledProcess:
                 record.state, str(event), self.allowed(record.state), self.spec.name
             )
         given = self.validate_fields(fields, errors)
+        self._check_set_by(event, given, errors)
         given.update(self.validate_system_fields(system_fields, errors))
         if errors:
             raise ValidationError(errors)

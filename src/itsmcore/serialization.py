@@ -182,7 +182,17 @@ _TRANSITION_KEYS: Final = frozenset(
     }
 )
 _FIELD_KEYS: Final = frozenset(
-    {"name", "type", "required", "choices", "derived", "minimum", "maximum", "description"}
+    {
+        "name",
+        "type",
+        "required",
+        "choices",
+        "derived",
+        "minimum",
+        "maximum",
+        "description",
+        "set_by",
+    }
 )
 _TIMER_KEYS: Final = frozenset(
     {"name", "state", "event", "after", "at_field", "calendar", "fields"}
@@ -345,6 +355,7 @@ def spec_from_dict(
                 minimum=bounds[0],
                 maximum=bounds[1],
                 description=r.text(m.get("description"), f"{p}.description", ""),
+                set_by=r.names(m.get("set_by"), f"{p}.set_by"),
             )
         )
     timers = []
@@ -437,6 +448,8 @@ def spec_to_dict(spec: ProcessSpec) -> dict[str, Any]:
             out["maximum"] = f.maximum
         if f.description:
             out["description"] = f.description
+        if f.set_by:
+            out["set_by"] = list(f.set_by)
         return out
 
     def timer(t: TimerSpec) -> dict[str, Any]:

@@ -91,6 +91,12 @@ class FieldSpec:
     they require in :attr:`TransitionSpec.requires`. ``derived`` fields are computed by the
     spec's effects (e.g. ``priority``) and never accepted from a caller. ``minimum`` and
     ``maximum`` bound ``int``/``float`` values (inclusive).
+
+    ``set_by`` names the only events (``"open"`` for the opening) that may carry the
+    field; empty means any event. Without it any event can carry any field, so a rule
+    guarded on one event could be skipped by setting the field with another: declare
+    ``set_by`` for fields whose changes a rule watches (an assignee changed only by
+    ``assign``, a score given only by ``respond``).
     """
 
     name: str
@@ -101,6 +107,7 @@ class FieldSpec:
     minimum: float | None = None
     maximum: float | None = None
     description: str = ""
+    set_by: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
 
 
 @attrs.frozen(slots=True)
@@ -365,6 +372,14 @@ def check_spec(spec: ProcessSpec, registry: Registry) -> list[str]:
             problems.append(f"enum field {f.name!r} needs choices")
         if f.required and f.derived:
             problems.append(f"field {f.name!r} cannot be both required and derived")
+        if f.set_by and f.derived:
+            problems.append(f"field {f.name!r} is derived: no event sets it, drop set_by")
+        declared_events = {t.event for t in spec.transitions} | {"open"}
+        for event in f.set_by:
+            if event not in declared_events:
+                problems.append(f"field {f.name!r}: set_by names unknown event {event!r}")
+        if f.required and f.set_by and "open" not in f.set_by:
+            problems.append(f"field {f.name!r} is required on open: set_by must include 'open'")
 
     all_transitions: list[TransitionSpec] = list(spec.transitions)
     if spec.opening is not None:

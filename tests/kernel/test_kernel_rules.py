@@ -206,3 +206,38 @@ def test_an_effect_returning_a_bad_value_is_a_spec_error_naming_it() -> None:
     rec = spec.open(record_id="E", at=T0, actor=ALICE).record
     with pytest.raises(ic.SpecError, match=r"effect 't\.bad'"):
         spec.fire(rec, "go", at=T0, actor=ALICE)
+
+
+def _set_by_spec(**field: object) -> ic.ProcessSpec:
+    return ic.ProcessSpec(
+        name="scored",
+        version=1,
+        states=[ic.StateSpec("sent", initial=True), ic.StateSpec("done", "closed", terminal=True)],
+        transitions=[
+            ic.TransitionSpec("respond", ["sent"], "done"),
+            ic.TransitionSpec("update", ["sent"], "="),
+        ],
+        fields=[ic.FieldSpec("score", "int", **field)],  # type: ignore[arg-type]
+    )
+
+
+def test_a_field_with_set_by_is_refused_on_other_events() -> None:
+    spec = _set_by_spec(set_by=["respond"])
+    rec = spec.open(record_id="S", at=T0, actor=ALICE).record
+    with pytest.raises(ic.ValidationError, match="set only by respond, not by update"):
+        spec.fire(rec, "update", at=T0, actor=ALICE, fields={"score": 5})
+    with pytest.raises(ic.ValidationError, match="not by open"):
+        spec.open(record_id="S", at=T0, actor=ALICE, fields={"score": 5})
+    assert (
+        spec.fire(rec, "respond", at=T0, actor=ALICE, fields={"score": 5}).record.get("score") == 5
+    )
+
+
+def test_set_by_must_name_declared_events() -> None:
+    with pytest.raises(ic.SpecError, match="unknown event 'answer'"):
+        _set_by_spec(set_by=["answer"])
+
+
+def test_set_by_round_trips_through_spec_data() -> None:
+    spec = _set_by_spec(set_by=["respond"])
+    assert ic.spec_from_dict(ic.spec_to_dict(spec)) == spec
