@@ -72,6 +72,7 @@ class CompiledProcess:
     __slots__ = (
         "_allowed",
         "_opening",
+        "_set_by",
         "_table",
         "event_names",
         "fields",
@@ -89,6 +90,9 @@ class CompiledProcess:
         self.spec = spec
         self.states: dict[str, StateSpec] = {s.name: s for s in spec.states}
         self.fields: dict[str, FieldSpec] = {f.name: f for f in spec.fields}
+        self._set_by: dict[str, tuple[str, ...]] = {
+            f.name: f.set_by for f in spec.fields if f.set_by
+        }
         self.initial: str = next(s.name for s in spec.states if s.initial)
         names: list[str] = []
         for t in spec.transitions:
@@ -181,8 +185,10 @@ class CompiledProcess:
         self, event: str, given: Mapping[str, Any], errors: list[tuple[str, str]]
     ) -> None:
         """Refuse fields whose :attr:`FieldSpec.set_by` does not name ``event``."""
+        if not self._set_by:
+            return
         for name in given:
-            allowed = self.fields[name].set_by
+            allowed = self._set_by.get(name)
             if allowed and event not in allowed:
                 errors.append(
                     (f"$.fields.{name}", f"is set only by {', '.join(allowed)}, not by {event}")
