@@ -16,36 +16,46 @@ saves and notifies, in that order, as one unit of work:
 A failure at any step leaves the store as it was. The engine keeps no global state:
 each instance has its own catalog copy, storage and plugins, so two engines in one
 process never interfere. Time is always an argument (``at``/``now``).
+
+Layout: :class:`Engine` is the one façade; this module holds its construction, the
+commands (open, fire, link, tick) and the queries. The rest lives in
+:mod:`itsmcore._engine`, as plain functions the methods delegate to:
+
+- ``_engine/commit.py``: the unit of work (authorize, outbox, deadlines, signatures,
+  one ``append``; ``_commit``, ``deadlines_for``, ids);
+- ``_engine/outbox.py``: the notifications of a step and their delivery
+  (``notifications_for``, ``deliver``);
+- ``_engine/followups.py``: follow-ups opened, linked and referenced in one save
+  (``open_follow_up``, ``respond_to_survey``);
+- ``_engine/measure.py``: histories for KPIs and ``measure_improvement``;
+- ``_engine/verify.py``: chain and signature audit (``verify``, :class:`ChainReport`);
+- :mod:`itsmcore.monitoring_engine`: event management (``observe``, ``sample``,
+  ``outages``); :mod:`itsmcore.improvement.sources`: ``kpi``.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import attrs
-
 from itsmcore import monitoring_engine
+from itsmcore._engine import commit, followups, measure, outbox, verify
+from itsmcore._engine.verify import ChainReport
 from itsmcore._history_cache import HistoryCache
 from itsmcore._time import require_aware
 from itsmcore.adapters.memory import MemoryStorage
 from itsmcore.cadence import Cadence, CadenceOccurrence, check_cadences, run_cadences
 from itsmcore.catalog import Catalog
 from itsmcore.catalog import catalog as builtin_catalog
-from itsmcore.chain import verify_chain
-from itsmcore.errors import ChainBroken, ConcurrencyError, ItsmError, ValidationError
+from itsmcore.errors import ConcurrencyError, ValidationError
 from itsmcore.improvement.kpis import History, KpiValue
-from itsmcore.improvement.pdca import measurement_for
 from itsmcore.improvement.sources import compute_kpi
 from itsmcore.machine import apply_link
 from itsmcore.monitoring import MonitoringPolicy, Observation
 from itsmcore.ports.plugins import PluginHost
 from itsmcore.ports.storage import Deadline, Notification, Storage
-from itsmcore.processes.feedback import follow_up_fields as follow_up_fields_of
-from itsmcore.processes.feedback import follow_up_steps
 from itsmcore.records import SYSTEM, Actor, Event, Link, Record, Step
 from itsmcore.registry import Registry
 from itsmcore.relations import DEFAULT_LINK_RULES, ImpactedItem, LinkRules
@@ -63,22 +73,6 @@ from itsmcore.spec import ProcessSpec, TimerSpec
 __all__ = ["ChainReport", "Engine"]
 
 _LINK_KIND_MAX = 64
-_log = logging.getLogger("itsmcore.engine")
-
-
-@attrs.frozen(slots=True)
-class ChainReport:
-    """The result of :meth:`Engine.verify`: how many records and events were checked,
-    and the ids of the records whose chain or head did not verify (with reasons)."""
-
-    records: int
-    events: int
-    broken: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        """True when every chain verified."""
-        return not self.broken
 
 
 class Engine:
@@ -178,12 +172,7 @@ class Engine:
         """An engine over the embedded SQLite adapter at ``path`` (created if absent)."""
         from itsmcore.adapters.sqlite import SqliteStorage
 
-        storage = SqliteStorage(path)
-        try:
-            return cls(storage, **options)
-        except BaseException:
-            storage.close()
-            raise
+        return _over(cls, SqliteStorage(path), options)
 
     @classmethod
     def postgres(cls, dsn: str, **options: Any) -> Engine:
@@ -198,12 +187,7 @@ class Engine:
         from itsmcore.adapters.postgres import OPTIONS, PostgresStorage
 
         adapter = {key: options.pop(key) for key in list(options) if key in OPTIONS}
-        storage = PostgresStorage.from_url(dsn, **adapter)
-        try:
-            return cls(storage, **options)
-        except BaseException:
-            storage.close()
-            raise
+        return _over(cls, PostgresStorage.from_url(dsn, **adapter), options)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> Engine:
@@ -377,11 +361,10 @@ class Engine:
         (``event="certify", ref_field="certification"``). Raises what :meth:`open`,
         :meth:`fire` and :meth:`link` raise (``InvalidTransition`` when the source cannot
         take ``event`` now); nothing is stored then."""
-        source = self.storage.load(source_id)
-        if expected_version is not None and source.version != expected_version:
-            raise ConcurrencyError(expected_version, source.version, source_id)
-        steps = self._follow_up(source, [], process, at, actor, fields, event, ref_field, kind)
-        return steps[1].record
+        return followups.open_follow_up(
+            self, source_id, process, at=at, actor=actor, fields=fields, event=event,
+            ref_field=ref_field, kind=kind, expected_version=expected_version,
+        )  # fmt: skip
 
     def respond_to_survey(
         self,
@@ -400,61 +383,10 @@ class Engine:
         under ``follow_up_fields``, linked ``follow_up_of`` the feedback and recorded in
         its ``follow_up``. Returns ``(feedback, follow-up or None)``. Raises what
         :meth:`fire` and :meth:`open` raise; nothing is stored then."""
-        record = self.storage.load(feedback_id)
-        if expected_version is not None and record.version != expected_version:
-            raise ConcurrencyError(expected_version, record.version, feedback_id)
-        spec = self.spec_of(record)
-        step = spec.fire(record, "respond", at=at, actor=actor, fields=fields)
-        if not step.record.get("follow_up_required"):
-            self._commit(spec, [step])
-            return step.record, None
-        process = str(spec.options.get("follow_up_process", "incident"))
-        offered = follow_up_fields_of(step.record, self.catalog.get(process))
-        merged = {**offered, **(follow_up_fields or {})}
-        steps = self._follow_up(
-            step.record, [step], process, at, actor, merged, "record_follow_up", "follow_up",
-            "follow_up_of",
+        return followups.respond_to_survey(
+            self, feedback_id, at=at, actor=actor, fields=fields,
+            follow_up_fields=follow_up_fields, expected_version=expected_version,
         )  # fmt: skip
-        return steps[-1].record, steps[2].record
-
-    def _follow_up(
-        self,
-        source: Record,
-        before: list[Step],
-        process: str,
-        at: datetime,
-        actor: Actor,
-        fields: Mapping[str, Any] | None,
-        event: str,
-        ref_field: str,
-        kind: str,
-    ) -> list[Step]:
-        """Build and commit ``before`` + the follow-up steps (a fresh id per attempt)."""
-        follow_spec = self.catalog.get(process)
-        source_spec = self.spec_of(source)
-        for _attempt in range(100):
-            new_id = self._new_id(follow_spec)
-            steps = [
-                *before,
-                *follow_up_steps(
-                    source=source, source_spec=source_spec, follow_spec=follow_spec,
-                    follow_up_id=new_id, at=at, actor=actor, fields=fields, event=event,
-                    ref_field=ref_field, link_kind=kind,
-                ),
-            ]  # fmt: skip
-            placed = self.link_rules.place(kind, steps[len(before)].record, source)
-            if placed.kind.name != kind or placed.source.id != new_id:
-                raise ValidationError.single(
-                    "$.kind", f"give the link kind read from the follow-up's side, not {kind!r}"
-                )
-            try:
-                self._commit(None, steps)
-            except ConcurrencyError:
-                if self.storage.load(source.id).version != source.version - len(before):
-                    raise  # the source changed meanwhile: the caller decides again
-                continue  # a host-chosen id took this number; take the next one
-            return steps
-        raise ConcurrencyError(0, 1, "could not find a free record id")  # pragma: no cover
 
     def register(self, spec: ProcessSpec) -> None:
         """Add ``spec`` (a new process, or a new version of one) to this engine's catalog.
@@ -565,16 +497,7 @@ class Engine:
         ``None``) opened before ``until`` (all when ``None``), oldest first: the input
         of :func:`itsmcore.improvement.kpis.compute` and of the reports. Reads one
         history per record. Raises ``ValidationError`` for a naive ``until``."""
-        if until is not None:
-            until = require_aware(until, "$.until")
-        names: list[str | None] = [None] if processes is None else list(dict.fromkeys(processes))
-        out: list[History] = []
-        for name in names:
-            for record in self.storage.find(process=name):
-                if until is None or record.opened_at < until:
-                    events = self.storage.history(record.id)[: record.version]
-                    out.append(History.of(record, events))
-        return out
+        return measure.histories(self.storage, processes=processes, until=until)
 
     def kpi(self, name: str, *, period: Period, **filters: Any) -> KpiValue:
         """KPI ``name`` (see :func:`itsmcore.improvement.kpis.names`) over ``period``,
@@ -604,15 +527,9 @@ class Engine:
         Raises ``NotFound``, ``ConcurrencyError``, ``InvalidTransition`` (another
         state), ``ValidationError`` (no KPI named, an empty window, a KPI option
         missing) and what :meth:`fire` raises."""
-        record = self.storage.load(record_id)
-        if expected_version is not None and record.version != expected_version:
-            raise ConcurrencyError(expected_version, record.version, record_id)
-        at = require_aware(at, "$.at")
-        spec = self.spec_of(record)
-        event, measured = measurement_for(record, self, at=at, options=spec.options)
-        step = spec.fire(record, event, at=at, actor=actor, system_fields=measured)
-        self._commit(spec, [step])
-        return step.record
+        return measure.measure_improvement(
+            self, record_id, at=at, actor=actor, expected_version=expected_version
+        )
 
     def verify(self) -> ChainReport:
         """Verify every record's hash chain, that its stored head matches, and, when a
@@ -621,46 +538,7 @@ class Engine:
 
         Safe while others write: a record that changed between reads is read again.
         """
-        broken: list[tuple[str, str]] = []
-        total = 0
-        ids = self.storage.record_ids()
-        for rid in ids:
-            count, problem = self._verify_record(rid)
-            total += count
-            if problem is not None:
-                broken.append((rid, problem))
-        return ChainReport(records=len(ids), events=total, broken=tuple(broken))
-
-    def _verify_record(self, rid: str) -> tuple[int, str | None]:
-        signing = self.plugins.can_sign
-        count, problem = 0, None
-        for _attempt in range(3):
-            # Signature first: every later read includes at least the version it signs.
-            signed = self.storage.signed_head(rid) if signing else None
-            events = self.storage.history(rid)
-            record = self.storage.load(rid)
-            count = len(events)
-            try:
-                head = verify_chain(events)
-            except ChainBroken as exc:
-                return count, str(exc)
-            if head != record.head or count != record.version:
-                problem = "the stored record does not match its last event"
-                continue  # a save may have landed between the reads: read again
-            if not signing:
-                return count, None
-            if signed is None:
-                return count, "the head has no signature (saved before the signer was added?)"
-            if signed.version != record.version or signed.head != record.head:
-                problem = (
-                    f"the signature is for version {signed.version}, but the head is version "
-                    f"{record.version}: the tail was changed"
-                )
-                continue
-            if not self.plugins.verify_signature(signed.head, signed.signature):
-                return count, "the head's signature does not verify"
-            return count, None
-        return count, problem
+        return verify.verify_all(self.storage, self.plugins)
 
     # -- notifications ---------------------------------------------------------------------
 
@@ -673,57 +551,17 @@ class Engine:
         ``PluginError`` when a notifier fails: the notifications before it are marked
         delivered, it and the later ones stay pending for the next call.
         """
-        total = 0
-        seen: set[str] = set()
-        while True:
-            batch = [n for n in self.storage.pending(limit=limit) if n.id not in seen]
-            if not batch:
-                return total
-            done: list[str] = []
-            try:
-                for note in batch:
-                    self.plugins.notify(note)
-                    done.append(note.id)
-            finally:
-                if done:
-                    self.storage.mark_delivered(done)
-                    seen.update(done)
-                    total += len(done)
-
-    def _deliver_after_commit(self) -> None:
-        try:
-            self.deliver()
-        except ItsmError as exc:
-            _log.warning("notifications stay pending for Engine.deliver(): %s", exc)
+        return outbox.deliver(self.storage, self.plugins, limit=limit)
 
     # -- internals -------------------------------------------------------------------------
 
     def _new_id(self, spec: ProcessSpec) -> str:
-        prefix = spec.id_prefix or spec.name.upper()
-        return f"{prefix}-{self.storage.next_number(prefix):06d}"
+        return commit.new_id(self.storage, spec)
 
     def notifications_for(self, step: Step) -> list[Notification]:
         """The outbox rows of one step: one ``event`` notification, stable id
         ``event:<record id>:<version>``."""
-        ev = step.event
-        payload = {
-            "process": step.record.process,
-            "event": ev.name,
-            "version": ev.version,
-            "source": ev.source,
-            "target": ev.target,
-            "actor": ev.actor.id,
-            "hash": ev.hash,
-        }
-        return [
-            Notification(
-                id=f"event:{ev.record_id}:{ev.version}",
-                kind="event",
-                record_id=ev.record_id,
-                at=ev.at,
-                payload=payload,
-            )
-        ]
+        return outbox.notifications_for(step)
 
     def deadlines_for(
         self, record: Record, events: Sequence[Event] | None = None
@@ -731,58 +569,19 @@ class Engine:
         """The instants at which ``tick`` must look at ``record`` again: per SLA clock its
         earliest threshold crossing, per applicable timer its due instant. ``events`` is
         the record's history up to ``record.version`` (loaded from storage if omitted)."""
-        spec = self.spec_of(record)
-        if not self.sla_rules.watches(spec):
-            return []
-        if events is None:
-            events = self.storage.history(record.id)[: record.version]
-        return self.sla_rules.deadlines(record.id, events, spec)
-
-    def _deadlines(
-        self, steps: Sequence[Step]
-    ) -> tuple[dict[str, list[Deadline]], dict[str, list[Event]]]:
-        """The deadlines of each record ``steps`` write, from its history with them, and
-        those histories (to cache once the save committed)."""
-        histories: dict[str, list[Event]] = {}
-        out: dict[str, list[Deadline]] = {}
-        for step in steps:
-            rid = step.record.id
-            # A process no policy or timer watches never has deadlines: leave its
-            # (empty) set alone instead of rewriting it on every save.
-            if not self.sla_rules.watches(self.spec_of(step.record)):
-                continue
-            if rid not in histories:
-                before = step.record.version - 1
-                cached = self._histories.before(step.event)
-                if cached is not None:
-                    histories[rid] = list(cached)
-                else:
-                    histories[rid] = self.storage.history(rid)[:before] if before else []
-            histories[rid].append(step.event)
-            out[rid] = self.deadlines_for(step.record, histories[rid])
-        return out, histories
+        return commit.deadlines_for(self, record, events)
 
     def _commit(self, spec: ProcessSpec | None, steps: Sequence[Step]) -> None:
-        for step in steps:  # any deny raises Forbidden before anything is written
-            self.plugins.authorize(step.event.actor, step.record, step.event)
-        outbox = [n for step in steps for n in self.notifications_for(step)]
-        deadlines, histories = self._deadlines(steps)
-        self.storage.append(
-            steps, outbox=outbox, deadlines=deadlines, signatures=self._signatures(steps)
-        )
-        for rid, events in histories.items():
-            self._histories.put(rid, tuple(events))
-        if self.auto_deliver:
-            self._deliver_after_commit()
+        """Authorize and save ``steps`` as one unit of work (see :mod:`itsmcore._engine.commit`);
+        ``spec`` is unused, kept for callers such as :mod:`itsmcore.monitoring_engine`."""
+        commit.commit(self, steps)
 
-    def _signatures(self, steps: Sequence[Step]) -> dict[str, str] | None:
-        """The signer's signature over each written record's new head (None: no signer)."""
-        if not self.plugins.can_sign:
-            return None
-        heads = {step.record.id: step.event.hash for step in steps}
-        out: dict[str, str] = {}
-        for rid, head in heads.items():
-            signature = self.plugins.sign(head)
-            if signature is not None:
-                out[rid] = signature
-        return out
+
+def _over(cls: type[Engine], storage: Storage, options: dict[str, Any]) -> Engine:
+    """``cls(storage, **options)``, closing ``storage`` when the engine cannot be built
+    (a bad option, plugin or spec), so a failed construction leaves no store open."""
+    try:
+        return cls(storage, **options)
+    except BaseException:
+        storage.close()
+        raise
