@@ -35,6 +35,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
+from itsmcore._codec import (
+    decode_event,
+    decode_record,
+    encode_deadline,
+    encode_event,
+    encode_notification,
+    encode_record,
+)
 from itsmcore.adapters._sqlite_schema import (
     check_header,
     ensure_schema,
@@ -62,7 +70,17 @@ def _micros(at: datetime) -> int:
 
 
 def _encode(obj: Record | Event | Notification | Deadline | Claim) -> str:
+    """The stored JSON text: the text of ``json.dumps(dump(obj))``, written by hand on the
+    save path (:mod:`itsmcore._codec`) because cattrs costs more there than the SQL."""
     try:
+        if isinstance(obj, Record):
+            return encode_record(obj)
+        if isinstance(obj, Event):
+            return encode_event(obj)
+        if isinstance(obj, Notification):
+            return encode_notification(obj)
+        if isinstance(obj, Deadline):
+            return encode_deadline(obj)
         return json.dumps(dump(obj), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except ValueError as exc:
         raise ValidationError.single("$", f"cannot store {type(obj).__name__}: {exc}") from None
@@ -193,6 +211,10 @@ class SqliteStorage:
 
     def _decode(self, cls: type[T], text: str, where: str) -> T:
         try:
+            if cls is Record:
+                return decode_record(text)  # type: ignore[return-value]
+            if cls is Event:
+                return decode_event(text)  # type: ignore[return-value]
             return load(cls, json.loads(text))
         except (ValueError, ValidationError) as exc:
             raise StorageError(
@@ -237,20 +259,48 @@ class SqliteStorage:
             (rid, heads[rid].event.version, heads[rid].event.hash, sig)
             for rid, sig in (signatures or {}).items()
         ]
+        # The version check rides on the write: ``UPDATE ... WHERE version = ?`` (or the
+        # INSERT of a new record) succeeds only on the expected version; the stored
+        # version is read only to report a conflict.
+        first: dict[str, int] = {}  # record id -> the version its first step expects
+        for step in steps:
+            first.setdefault(step.record.id, step.record.version - 1)
         with self._write() as conn:
-            current: dict[str, int] = {}
-            states: dict[str, str | None] = {}  # the stored state; None = a new record
-            for step in steps:
+            for rid, process, state, version, opened_us, data in record_rows:
+                expected = first[rid]
+                if expected == 0:
+                    try:
+                        conn.execute(
+                            "INSERT INTO records (id, process, state, version, opened_us, data) "
+                            "VALUES (?, ?, ?, ?, ?, ?)",
+                            (rid, process, state, version, opened_us, data),
+                        )
+                        continue
+                    except sqlite3.IntegrityError:
+                        pass  # the record exists: report its version below
+                else:
+                    # Only the columns that change: SQLite then leaves the indexes of
+                    # the others alone (fewer pages written per commit).
+                    cur = conn.execute(
+                        "UPDATE records SET version = ?, data = ? "
+                        "WHERE id = ? AND version = ? AND state = ?",
+                        (version, data, rid, expected, state),
+                    )
+                    if cur.rowcount == 0:
+                        cur = conn.execute(
+                            "UPDATE records SET state = ?, version = ?, data = ? "
+                            "WHERE id = ? AND version = ?",
+                            (state, version, data, rid, expected),
+                        )
+                    if cur.rowcount == 1:
+                        continue
+                row = conn.execute("SELECT version FROM records WHERE id = ?", (rid,)).fetchone()
+                raise ConcurrencyError(expected, int(row[0]) if row else 0, rid)
+            current = dict(first)
+            for step in steps:  # several steps of one record must follow each other
                 rid = step.record.id
-                stored = current.get(rid)
-                if stored is None:
-                    row = conn.execute(
-                        "SELECT version, state FROM records WHERE id = ?", (rid,)
-                    ).fetchone()
-                    stored = int(row[0]) if row else 0
-                    states[rid] = str(row[1]) if row else None
-                if stored != step.record.version - 1:
-                    raise ConcurrencyError(step.record.version - 1, stored, rid)
+                if current[rid] != step.record.version - 1:
+                    raise ConcurrencyError(step.record.version - 1, current[rid], rid)
                 current[rid] = step.record.version
             try:
                 conn.executemany(
@@ -262,42 +312,25 @@ class SqliteStorage:
                     "table does not know; the file was edited outside itsmcore: restore it "
                     "from a backup"
                 ) from None
-            # An update names only the columns that change, so SQLite leaves the
-            # indexes of the others alone (fewer pages written per commit).
-            for rid, process, state, version, opened_us, data in record_rows:
-                before = states[rid]
-                if before is None:
-                    conn.execute(
-                        "INSERT INTO records (id, process, state, version, opened_us, data) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
-                        (rid, process, state, version, opened_us, data),
-                    )
-                elif before != state:
-                    conn.execute(
-                        "UPDATE records SET state = ?, version = ?, data = ? WHERE id = ?",
-                        (state, version, data, rid),
-                    )
-                else:
-                    conn.execute(
-                        "UPDATE records SET version = ?, data = ? WHERE id = ?",
-                        (version, data, rid),
-                    )
-            conn.executemany(
-                "INSERT OR IGNORE INTO outbox (id, record_id, data) VALUES (?, ?, ?)",
-                outbox_rows,
-            )
+            if outbox_rows:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO outbox (id, record_id, data) VALUES (?, ?, ?)",
+                    outbox_rows,
+                )
             for rid, rows in deadline_rows.items():
                 conn.execute("DELETE FROM deadlines WHERE record_id = ?", (rid,))
+                if rows:
+                    conn.executemany(
+                        "INSERT INTO deadlines (record_id, key, due_us, data) VALUES (?, ?, ?, ?)",
+                        rows,
+                    )
+            if head_rows:
                 conn.executemany(
-                    "INSERT INTO deadlines (record_id, key, due_us, data) VALUES (?, ?, ?, ?)",
-                    rows,
+                    "INSERT INTO heads (record_id, version, head, signature) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (record_id) DO UPDATE SET version = excluded.version, "
+                    "head = excluded.head, signature = excluded.signature",
+                    head_rows,
                 )
-            conn.executemany(
-                "INSERT INTO heads (record_id, version, head, signature) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (record_id) DO UPDATE SET version = excluded.version, "
-                "head = excluded.head, signature = excluded.signature",
-                head_rows,
-            )
 
     def claim(self, claims: Sequence[Claim], *, outbox: Sequence[Notification] = ()) -> list[Claim]:
         rows = [(c, _encode(c)) for c in claims]
