@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from itsmcore.errors import ConcurrencyError, NotFound, ValidationError
-from itsmcore.ports.storage import Claim, Deadline, Notification, SignedHead
+from itsmcore.errors import ConcurrencyError, NotFound
+from itsmcore.ports.storage import Claim, Deadline, Notification, SignedHead, heads_of
 from itsmcore.records import Event, Record, Step
 
 __all__ = ["MemoryStorage"]
@@ -59,17 +59,9 @@ class MemoryStorage:
         with self._lock:
             # Check everything first: the write below cannot fail half-way.
             pending: dict[str, int] = {}
-            heads: dict[str, Event] = {step.record.id: step.event for step in steps}
-            for record_id, signature in (signatures or {}).items():
-                if record_id not in heads or not isinstance(signature, str) or not signature:
-                    raise ValidationError.single(
-                        f"$.signatures.{record_id}",
-                        "sign only the records written by this append, with a non-empty str",
-                    )
+            heads = heads_of(steps, signatures)
             for step in steps:
-                rec, ev = step.record, step.event
-                if rec.id != ev.record_id or rec.version != ev.version:
-                    raise ValidationError.single("$.steps", "record and event disagree")
+                rec = step.record
                 stored = pending.get(rec.id)
                 if stored is None:
                     current = self._records.get(rec.id)
@@ -85,7 +77,7 @@ class MemoryStorage:
             for record_id, items in (deadlines or {}).items():
                 self._replace_deadlines(record_id, items)
             for record_id, signature in (signatures or {}).items():
-                ev = heads[record_id]
+                ev = heads[record_id].event
                 self._heads[record_id] = SignedHead(record_id, ev.version, ev.hash, signature)
 
     def claim(self, claims: Sequence[Claim], *, outbox: Sequence[Notification] = ()) -> list[Claim]:

@@ -56,7 +56,7 @@ from itsmcore.errors import (
     StorageUnavailable,
     ValidationError,
 )
-from itsmcore.ports.storage import Claim, Deadline, Notification, SignedHead
+from itsmcore.ports.storage import Claim, Deadline, Notification, SignedHead, heads_of
 from itsmcore.records import Event, Record, Step
 from itsmcore.serialization import dump, load
 
@@ -197,20 +197,10 @@ class PostgresStorage:
         deadlines: Mapping[str, Sequence[Deadline]] | None = None,
         signatures: Mapping[str, str] | None = None,
     ) -> None:
-        heads: dict[str, Step] = {}
+        heads = heads_of(steps, signatures)
         expected: dict[str, int] = {}
         for step in steps:
-            rec, ev = step.record, step.event
-            if rec.id != ev.record_id or rec.version != ev.version:
-                raise ValidationError.single("$.steps", "record and event disagree")
-            heads[rec.id] = step
-            expected.setdefault(rec.id, rec.version - 1)
-        for record_id, signature in (signatures or {}).items():
-            if record_id not in heads or not isinstance(signature, str) or not signature:
-                raise ValidationError.single(
-                    f"$.signatures.{record_id}",
-                    "sign only the records written by this append, with a non-empty str",
-                )
+            expected.setdefault(step.record.id, step.record.version - 1)
         if _first_conflict(steps, expected) is not None:  # out of order: nothing to send
             raise self._conflict(steps, expected, stale=False)
         order = sorted(heads)  # one lock order for every writer: no deadlock

@@ -50,7 +50,7 @@ from itsmcore.adapters._sqlite_schema import (
     translate,
 )
 from itsmcore.errors import ConcurrencyError, NotFound, StorageError, ValidationError
-from itsmcore.ports.storage import Claim, Deadline, Notification, SignedHead
+from itsmcore.ports.storage import Claim, Deadline, Notification, SignedHead, heads_of
 from itsmcore.records import Event, Record, Step
 from itsmcore.serialization import dump, load
 
@@ -232,18 +232,7 @@ class SqliteStorage:
         deadlines: Mapping[str, Sequence[Deadline]] | None = None,
         signatures: Mapping[str, str] | None = None,
     ) -> None:
-        heads: dict[str, Step] = {}
-        for step in steps:
-            rec, ev = step.record, step.event
-            if rec.id != ev.record_id or rec.version != ev.version:
-                raise ValidationError.single("$.steps", "record and event disagree")
-            heads[rec.id] = step
-        for record_id, signature in (signatures or {}).items():
-            if record_id not in heads or not isinstance(signature, str) or not signature:
-                raise ValidationError.single(
-                    f"$.signatures.{record_id}",
-                    "sign only the records written by this append, with a non-empty str",
-                )
+        heads = heads_of(steps, signatures)
         # Encode before taking the lock: the transaction holds it only for SQL.
         event_rows = [(s.event.record_id, s.event.version, _encode(s.event)) for s in steps]
         record_rows = [

@@ -34,9 +34,17 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from itsmcore.errors import ValidationError
 from itsmcore.records import Event, FieldMap, Record, Step
 
-__all__ = ["Claim", "Deadline", "Notification", "SignedHead", "Storage"]
+__all__ = [
+    "Claim",
+    "Deadline",
+    "Notification",
+    "SignedHead",
+    "Storage",
+    "heads_of",
+]
 
 
 def _fieldmap(value: Mapping[str, Any] | None) -> FieldMap:
@@ -177,3 +185,26 @@ class Storage(Protocol):
     def close(self) -> None:
         """Release resources; idempotent."""
         ...
+
+
+def heads_of(steps: Sequence[Step], signatures: Mapping[str, str] | None) -> dict[str, Step]:
+    """The last step of each record in an ``append``, after the checks every adapter
+    makes on its arguments: each step's record and event agree (same id and version),
+    and signatures name only records this append writes, with a non-empty text.
+
+    Adapters call this first, so a malformed append is refused the same way everywhere
+    (``ValidationError``) before anything is written.
+    """
+    heads: dict[str, Step] = {}
+    for step in steps:
+        rec, ev = step.record, step.event
+        if rec.id != ev.record_id or rec.version != ev.version:
+            raise ValidationError.single("$.steps", "record and event disagree")
+        heads[rec.id] = step
+    for record_id, signature in (signatures or {}).items():
+        if record_id not in heads or not isinstance(signature, str) or not signature:
+            raise ValidationError.single(
+                f"$.signatures.{record_id}",
+                "sign only the records written by this append, with a non-empty str",
+            )
+    return heads
