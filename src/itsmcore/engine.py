@@ -42,6 +42,7 @@ from typing import Any
 
 from itsmcore import monitoring_engine
 from itsmcore._engine import commit, followups, measure, outbox, verify
+from itsmcore._engine.tick import run_tick
 from itsmcore._engine.verify import ChainReport
 from itsmcore._history_cache import HistoryCache
 from itsmcore._time import require_aware
@@ -67,7 +68,6 @@ from itsmcore.sla.defaults import DEFAULT_POLICIES
 from itsmcore.sla.policy import SlaPolicy
 from itsmcore.sla.rules import SlaRules
 from itsmcore.sla.signals import Signal
-from itsmcore.sla.tick import run_tick
 from itsmcore.spec import ProcessSpec, TimerSpec
 
 __all__ = ["ChainReport", "Engine"]

@@ -12,7 +12,7 @@
 - :func:`availability` over :class:`Outage` and :class:`Period`: availability %,
   downtime, MTBF and MTRS (``docs/availability.md``).
 
-Everything here is pure (time is an argument); only :mod:`itsmcore.sla.tick` drives
+Everything here is pure (time is an argument); ``itsmcore._engine.tick`` drives
 the storage port, for ``Engine.tick``.
 """
 

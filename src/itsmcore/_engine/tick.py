@@ -1,7 +1,7 @@
 """The tick: emit what is due, exactly once, over the storage port.
 
-Why here and how it stays honest: this is the one module of :mod:`itsmcore.sla` that
-drives a port. It never reads the clock (``now`` is an argument), never imports an
+Why here (with the engine, not in :mod:`itsmcore.sla`): it drives the storage port,
+and the SLA package stays pure. It never reads the clock (``now`` is an argument), never imports an
 adapter or the engine, and every decision it makes is one of the pure answers of
 :class:`~itsmcore.sla.rules.SlaRules`. The engine hands it the storage port, the spec of
 a record, and a function that fires a timer's event through the engine's normal path.
