@@ -279,6 +279,12 @@ def test_change_rates_are_exact_over_completed_and_opened_changes() -> None:
     _change(engine, at(4, 9), "emergency", None)
     incident = _incident(engine, at(5), [])
     engine.link(incident, ok, "caused_by", at=at(5, 1), actor=AGENT)
+    # A problem caused by the failed change is not an incident: it does not count.
+    failed = engine.find(process="change", outcome="failed")[0].id
+    problem = engine.open(
+        "problem", at=at(6), actor=AGENT, fields={"title": "p", "impact": 2, "urgency": 2}
+    )
+    engine.link(problem.id, failed, "caused_by", at=at(6, 1), actor=AGENT)
     log = [kpis.History.of(engine.get(r), engine.history(r)) for r in engine.storage.record_ids()]
     assert kpis.compute("change_success_rate", log, period=NOV).value == 0.5
     assert kpis.compute("emergency_change_rate", log, period=NOV).value == 1.0

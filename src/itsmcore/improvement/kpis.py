@@ -44,6 +44,8 @@ __all__ = [
 ]
 
 _ZERO = timedelta(0)
+#: The processes whose records count as incidents for ``changes_causing_incidents``.
+INCIDENT_PROCESSES: Final = ("incident", "security_incident")
 
 
 class _Elapsed(Protocol):
@@ -248,13 +250,21 @@ def _emergency_rate(hs: Iterable[History], period: Period, opts: Mapping[str, An
 
 
 def _changes_causing(hs: Iterable[History], period: Period, opts: Mapping[str, Any]) -> KpiValue:
+    hs = list(hs)
     population = _completed_changes(hs, period, opts)
     kind = opts.get("link_kind", "caused_by")
+    # Only incidents count as caused (a problem caused_by a change is not an incident).
+    kinds = set(opts.get("incident_processes", INCIDENT_PROCESSES))
+    incidents = {h.record_id for h in hs if h.process in kinds}
     hits = 0
     for events, _ in population:
         rid = events[0].record_id
         hits += any(
-            e.link is not None and e.link.kind == kind and e.link.target == rid for e in events
+            e.link is not None
+            and e.link.kind == kind
+            and e.link.target == rid
+            and e.link.source in incidents
+            for e in events
         )
     return _ratio("changes_causing_incidents", period, hits, len(population))
 

@@ -69,7 +69,6 @@ _WITH_CHANGES: Final = frozenset({"mtbf", "availability"})
 _FIXED: Final[Mapping[str, str]] = {
     "change_success_rate": "change",
     "emergency_change_rate": "change",
-    "changes_causing_incidents": "change",
     "csat": "feedback",
     "nps": "feedback",
 }
@@ -82,6 +81,9 @@ def kpi_processes(name: str, options: Mapping[str, Any]) -> tuple[str, ...] | No
     kpis.describe(name)  # NotFound, with a did-you-mean, for an unknown name
     if name in _WITH_CHANGES:  # planned outages come from the service's changes
         return tuple(dict.fromkeys((str(options.get("process", "incident")), "change")))
+    if name == "changes_causing_incidents":  # which linked records are incidents
+        kinds = options.get("incident_processes", kpis.INCIDENT_PROCESSES)
+        return tuple(dict.fromkeys(("change", *kinds)))
     if name in _BY_PROCESS_OPTION:
         return (str(options.get("process", "incident")),)
     fixed = _FIXED.get(name)
