@@ -214,3 +214,19 @@ def test_the_cli_and_the_demo_import_only_public_itsmcore_modules() -> None:
             ):
                 private = [p for p in node.module.split(".") if p.startswith("_")]
                 assert private in ([], ["_cli"]), (path.name, node.module)
+
+
+def test_a_store_url_with_an_escaped_space_is_found(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+    from urllib.parse import quote
+
+    path = tmp_path / "my store.db"
+    with ic.Engine.sqlite(path) as engine:
+        engine.open(
+            "incident",
+            at=datetime(2026, 11, 2, tzinfo=UTC),
+            actor=ic.Actor("a"),
+            fields={"title": "t", "impact": 2, "urgency": 2, "caller": "c"},
+        )
+    result = run("verify", "--db", f"sqlite:///{quote(str(path))}")
+    assert result.exit_code == 0, result.output

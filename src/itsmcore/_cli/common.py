@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Final
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
@@ -64,7 +64,7 @@ def store_url(db: str) -> str:
     """
     if "://" in db:
         if db.lower().startswith("sqlite:///"):
-            path = db.split("?", 1)[0][len("sqlite:///") :]
+            path = unquote(db.split("?", 1)[0][len("sqlite:///") :])
             if path and not Path(path).exists():
                 raise click.BadParameter(f"no store at {path!r}", param_hint="--db")
         return db
