@@ -34,7 +34,17 @@ from itsmcore.ports.hookspecs import hookimpl
 from itsmcore.ports.plugins import PluginError
 from itsmcore.ports.storage import Claim, Deadline, Notification, SignedHead, Storage
 from itsmcore.priority import DEFAULT_MATRIX, PriorityMatrix
-from itsmcore.records import SYSTEM, Actor, Event, FieldMap, Link, Record, Step
+from itsmcore.records import (
+    SYSTEM,
+    Actor,
+    Event,
+    FieldMap,
+    Link,
+    Record,
+    Step,
+    apply_changes,
+    fields_as_of,
+)
 from itsmcore.registry import BUILTINS, Context, Registry
 from itsmcore.relations import DEFAULT_LINK_RULES, ImpactedItem, LinkKind, LinkRules
 from itsmcore.serialization import dump, load, spec_from_dict, spec_to_dict
@@ -101,9 +111,11 @@ __all__ = [
     "TimerSpec",
     "TransitionSpec",
     "ValidationError",
+    "apply_changes",
     "catalog",
     "dump",
     "event_hash",
+    "fields_as_of",
     "hookimpl",
     "load",
     "load_policy",

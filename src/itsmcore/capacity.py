@@ -29,7 +29,7 @@ import attrs
 
 from itsmcore._time import require_aware
 from itsmcore.errors import SpecError, ValidationError, did_you_mean
-from itsmcore.records import Event, Record
+from itsmcore.records import Event, Record, apply_changes
 
 __all__ = [
     "ALLOCATION_PROCESS",
@@ -300,11 +300,7 @@ def _intervals(events: Sequence[Event], pool: str) -> list[tuple[datetime, float
     fields: dict[str, Any] = {}
     steps: list[tuple[datetime, float]] = []
     for ev in events:
-        for k, v in ev.changes.items():
-            if v is None:
-                fields.pop(k, None)
-            else:
-                fields[k] = v
+        apply_changes(fields, ev.changes)
         held = ev.target == "allocated" and fields.get("pool") == pool
         amount = float(fields.get("quantity", 0.0)) if held else 0.0
         if not steps or steps[-1][1] != amount:

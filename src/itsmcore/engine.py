@@ -232,7 +232,7 @@ class Engine:
             rid = record_id if record_id is not None else self._new_id(spec)
             step = spec.open(record_id=rid, at=at, actor=actor, fields=fields)
             try:
-                self._commit(spec, [step])
+                self._commit([step])
             except ConcurrencyError:
                 if given_id:
                     raise
@@ -261,7 +261,7 @@ class Engine:
             raise ConcurrencyError(expected_version, record.version, record_id)
         spec = self.spec_of(record)
         step = spec.fire(record, event, at=at, actor=actor, fields=fields)
-        self._commit(spec, [step])
+        self._commit([step])
         return step.record
 
     def link(
@@ -295,7 +295,7 @@ class Engine:
             apply_link(source, self.spec_of(source), link, actor=actor),
             apply_link(target, self.spec_of(target), link, actor=actor),
         ]
-        self._commit(None, steps)
+        self._commit(steps)
         return link
 
     def tick(self, now: datetime) -> list[Signal | CadenceOccurrence]:
@@ -571,9 +571,8 @@ class Engine:
         the record's history up to ``record.version`` (loaded from storage if omitted)."""
         return commit.deadlines_for(self, record, events)
 
-    def _commit(self, spec: ProcessSpec | None, steps: Sequence[Step]) -> None:
-        """Authorize and save ``steps`` as one unit of work (see :mod:`itsmcore._engine.commit`);
-        ``spec`` is unused, kept for callers such as :mod:`itsmcore.monitoring_engine`."""
+    def _commit(self, steps: Sequence[Step]) -> None:
+        """Authorize and save ``steps`` as one unit of work (see :mod:`itsmcore._engine.commit`)."""
         commit.commit(self, steps)
 
 

@@ -13,7 +13,7 @@ Every datetime is timezone-aware; equal instants in different zones compare equa
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Final
 
@@ -27,6 +27,8 @@ __all__ = [
     "Link",
     "Record",
     "Step",
+    "apply_changes",
+    "fields_as_of",
 ]
 
 
@@ -80,16 +82,31 @@ class FieldMap(Mapping[str, Any]):
     def updated(self, changes: Mapping[str, Any]) -> FieldMap:
         """A new map with ``changes`` applied; a ``None`` value removes the field."""
         data = dict(self._data)
-        for key, value in changes.items():
-            if value is None:
-                data.pop(key, None)
-            else:
-                data[key] = value
+        apply_changes(data, changes)
         return FieldMap(data)
 
     def to_dict(self) -> dict[str, Any]:
         """A plain ``dict`` copy."""
         return dict(self._data)
+
+
+def apply_changes(fields: dict[str, Any], changes: Mapping[str, Any]) -> None:
+    """Apply an event's ``changes`` to ``fields`` in place: a value sets the field, ``None``
+    clears it. The one rule by which events rebuild a record's fields."""
+    for key, value in changes.items():
+        if value is None:
+            fields.pop(key, None)
+        else:
+            fields[key] = value
+
+
+def fields_as_of(events: Iterable[Event]) -> dict[str, Any]:
+    """The fields a record has after ``events`` (its history 1..n, or a prefix of it), as
+    a plain ``dict``. Slice the history first to ask "as of" a version or an instant."""
+    fields: dict[str, Any] = {}
+    for event in events:
+        apply_changes(fields, event.changes)
+    return fields
 
 
 def _to_fieldmap(value: Mapping[str, Any] | None) -> FieldMap:

@@ -187,3 +187,12 @@ def test_deadlines_stay_right_when_another_worker_wrote_in_between() -> None:
     expected = one.deadlines_for(one.get(rec.id), one.history(rec.id))
     stored = shared.due(T0 + timedelta(days=3650))
     assert sorted((d.key, d.due) for d in stored) == sorted((d.key, d.due) for d in expected)
+
+
+def test_fields_as_of_a_history_prefix_rebuild_that_version(engine: ic.Engine) -> None:
+    rec = engine.open("incident", at=T0, actor=ALICE, fields=OPEN_FIELDS)
+    engine.fire(rec.id, "update", at=T0, actor=ALICE, fields={"category": "mail"})
+    engine.fire(rec.id, "update", at=T0, actor=ALICE, fields={"category": None})
+    history = engine.history(rec.id)
+    assert ic.fields_as_of(history[:2])["category"] == "mail"
+    assert ic.fields_as_of(history) == dict(engine.get(rec.id).fields)

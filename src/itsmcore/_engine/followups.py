@@ -64,7 +64,7 @@ def respond_to_survey(
     spec = engine.spec_of(record)
     step = spec.fire(record, "respond", at=at, actor=actor, fields=fields)
     if not step.record.get("follow_up_required"):
-        engine._commit(spec, [step])
+        engine._commit([step])
         return step.record, None
     process = str(spec.options.get("follow_up_process", "incident"))
     offered = follow_up_fields_of(step.record, engine.catalog.get(process))
@@ -107,7 +107,7 @@ def follow_up(
                 "$.kind", f"give the link kind read from the follow-up's side, not {kind!r}"
             )
         try:
-            engine._commit(None, steps)
+            engine._commit(steps)
         except ConcurrencyError:
             if engine.storage.load(source.id).version != source.version - len(before):
                 raise  # the source changed meanwhile: the caller decides again

@@ -56,5 +56,5 @@ def measure_improvement(
     spec = engine.spec_of(record)
     event, measured = measurement_for(record, engine, at=at, options=spec.options)
     step = spec.fire(record, event, at=at, actor=actor, system_fields=measured)
-    engine._commit(spec, [step])
+    engine._commit([step])
     return step.record

@@ -12,7 +12,7 @@ from itsmcore.improvement.kpis import History, KpiValue
 from itsmcore.improvement.pdca import target_of, value_of
 from itsmcore.improvement.report import Chart, Table, format_duration_text, xmr_note
 from itsmcore.improvement.sources import KPI_UNITS, HistoryLog
-from itsmcore.records import Event
+from itsmcore.records import Event, fields_as_of
 from itsmcore.sla.availability import Period
 
 __all__ = [
@@ -49,16 +49,7 @@ def first_event(history: History, name: str, end: datetime) -> Event | None:
 
 def fields_until(history: History, end: datetime) -> dict[str, Any]:
     """The record's fields after its events dated before ``end``."""
-    out: dict[str, Any] = {}
-    for ev in history.events:
-        if ev.at >= end:
-            break
-        for key, value in ev.changes.items():
-            if value is None:
-                out.pop(key, None)
-            else:
-                out[key] = value
-    return out
+    return fields_as_of(ev for ev in history.events if ev.at < end)
 
 
 def opened_in(log: HistoryLog, process: str, period: Period, only: Mapping[str, Any]) -> int:

@@ -31,7 +31,7 @@ import attrs
 from itsmcore.catalog import Catalog
 from itsmcore.catalog import catalog as builtin_catalog
 from itsmcore.errors import NotFound, ValidationError, did_you_mean
-from itsmcore.records import Event, FieldMap, Record
+from itsmcore.records import Event, FieldMap, Record, fields_as_of
 from itsmcore.sla.availability import Outage, Period, availability
 from itsmcore.sla.clock import measure
 
@@ -113,16 +113,7 @@ def _first(events: Sequence[Event], name: str) -> Event | None:
 
 
 def _fields_at(events: Sequence[Event], version: int | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for e in events:
-        if version is not None and e.version > version:
-            break
-        for k, v in e.changes.items():
-            if v is None:
-                out.pop(k, None)
-            else:
-                out[k] = v
-    return out
+    return fields_as_of(e for e in events if version is None or e.version <= version)
 
 
 def _in(at: datetime, period: Period) -> bool:

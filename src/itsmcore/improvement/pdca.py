@@ -46,7 +46,7 @@ from itsmcore.improvement.sources import (
     kpi_processes,
     loaded,
 )
-from itsmcore.records import Event, Record
+from itsmcore.records import Event, Record, apply_changes
 from itsmcore.sla.availability import Period
 
 __all__ = [
@@ -349,11 +349,7 @@ def cycles(events: Sequence[Event]) -> tuple[Cycle, ...]:
     fields: dict[str, Any] = {}
     out: list[Cycle] = []
     for ev in events:
-        for key, value in ev.changes.items():
-            if value is None:
-                fields.pop(key, None)
-            else:
-                fields[key] = value
+        apply_changes(fields, ev.changes)
         if ev.name == "do":
             out.append(
                 Cycle(

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
 from itsmcore.catalog import Catalog
 from itsmcore.catalog import catalog as builtin_catalog
 from itsmcore.errors import ValidationError
 from itsmcore.improvement.kpis import History
-from itsmcore.records import Event
+from itsmcore.records import Event, fields_as_of
 from itsmcore.sla.availability import Outage
 
 __all__ = [
@@ -53,17 +53,6 @@ def _cut(history: History, until: datetime | None) -> tuple[Event, ...]:
     if until is None:
         return history.events
     return tuple(e for e in history.events if e.at < until)
-
-
-def _fields(events: Sequence[Event]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for event in events:
-        for name, value in event.changes.items():
-            if value is None:
-                out.pop(name, None)
-            else:
-                out[name] = value
-    return out
 
 
 def _check(histories: Iterable[object], service: object) -> list[History]:
@@ -102,7 +91,7 @@ def incident_outages(
         events = _cut(history, until)
         if not events:
             continue
-        final = _fields(events)
+        final = fields_as_of(events)
         if final.get("service") != service or not (final.get("major") or final.get("outage")):
             continue
         spec = specs.get(history.process, history.spec_version)
@@ -139,7 +128,7 @@ def maintenance_windows(
         events = _cut(history, until)
         if not events:
             continue
-        fields = _fields(events)
+        fields = fields_as_of(events)
         if fields.get("service") != service:
             continue
         actual_start = fields.get("actual_start")

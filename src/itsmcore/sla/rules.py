@@ -23,7 +23,7 @@ from typing import Any
 from itsmcore._time import require_aware
 from itsmcore.errors import SpecError
 from itsmcore.ports.storage import Deadline
-from itsmcore.records import Event
+from itsmcore.records import Event, apply_changes
 from itsmcore.sla.calendar import BusinessCalendar
 from itsmcore.sla.clock import (
     ClockStatus,
@@ -49,11 +49,7 @@ def _fields(events: Sequence[Event], until: datetime | None) -> dict[str, Any]:
     for i, ev in enumerate(events):
         if i and until is not None and ev.at > until:
             break
-        for key, value in ev.changes.items():
-            if value is None:
-                fields.pop(key, None)
-            else:
-                fields[key] = value
+        apply_changes(fields, ev.changes)
     return fields
 
 
