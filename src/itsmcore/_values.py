@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from itsmcore._time import to_utc_text
 from itsmcore.errors import ValidationError
@@ -41,9 +41,13 @@ def encode_value(value: Any) -> Any:
     raise TypeError(f"cannot encode field value of type {type(value).__name__}")
 
 
+_PLAIN: Final = frozenset((str, int, float, bool, type(None)))
+
+
 def encode_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON form of a mapping of field values."""
-    return {k: encode_value(v) for k, v in fields.items()}
+    # JSON scalars are their own form: skip the call for them (every save encodes fields).
+    return {k: v if type(v) in _PLAIN else encode_value(v) for k, v in fields.items()}
 
 
 def parse_utc_text(text: str, path: str = "$") -> datetime:

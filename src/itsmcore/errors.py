@@ -132,7 +132,9 @@ class ConcurrencyError(ItsmError):
     """A save found a newer version than the caller expected; nothing was overwritten.
 
     Reload the record and retry. ``expected`` is the version the caller based its change
-    on, ``actual`` the version stored now.
+    on, ``actual`` the version stored now (equal when the stored record is at that
+    version but with another history: the change was computed from a snapshot the store
+    does not hold).
     """
 
     def __init__(self, expected: int, actual: int, record_id: str = "") -> None:
@@ -140,6 +142,12 @@ class ConcurrencyError(ItsmError):
         self.actual = actual
         self.record_id = record_id
         who = f"record {record_id!r}: " if record_id else ""
+        if expected == actual:  # the version matches, the chain does not
+            super().__init__(
+                f"{who}the stored version {actual} has another history than the one "
+                "this change extends; reload the record and retry"
+            )
+            return
         super().__init__(
             f"{who}expected version {expected} but the stored version is {actual}; "
             "reload the record and retry"

@@ -13,7 +13,7 @@ Every datetime is timezone-aware; equal instants in different zones compare equa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from datetime import datetime
 from typing import Any, Final
 
@@ -60,6 +60,17 @@ class FieldMap(Mapping[str, Any]):
 
     def get(self, key: str, default: Any = None) -> Any:
         return self._data.get(key, default)
+
+    # The views of the underlying dict (read-only, like the Mapping mixins' views), not
+    # the generic ones: iterating a record's fields is on every save's path.
+    def keys(self) -> KeysView[str]:
+        return self._data.keys()
+
+    def items(self) -> ItemsView[str, Any]:
+        return self._data.items()
+
+    def values(self) -> ValuesView[Any]:
+        return self._data.values()
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, FieldMap):

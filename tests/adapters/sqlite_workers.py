@@ -103,7 +103,8 @@ KILL_POINTS = (
     "INSERT INTO heads",
     "COMMIT",
     "SELECT data FROM outbox",
-    "UPDATE outbox",
+    "INSERT OR IGNORE INTO outbox_delivered",
+    "DELETE FROM outbox",
 )
 
 

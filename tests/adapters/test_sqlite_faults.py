@@ -53,14 +53,15 @@ def test_an_older_schema_is_migrated_forward_keeping_its_data(
     store = SqliteStorage(path)
     store.append([opened("CT-1", team="ops")])
     store.close()
-    migrations = {**schema.MIGRATIONS, 2: ("ALTER TABLE records ADD COLUMN archived INTEGER",)}
+    later = schema.SCHEMA_VERSION + 1
+    migrations = {**schema.MIGRATIONS, later: ("ALTER TABLE records ADD COLUMN archived INTEGER",)}
     monkeypatch.setattr(schema, "MIGRATIONS", migrations)
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", later)
     store = SqliteStorage(path)
     assert store.load("CT-1").fields["team"] == "ops"
     store.close()
     with sqlite3.connect(path) as raw:
-        assert raw.execute("SELECT version FROM itsmcore_schema").fetchone() == (2,)
+        assert raw.execute("SELECT version FROM itsmcore_schema").fetchone() == (later,)
         assert "archived" in {r[1] for r in raw.execute("PRAGMA table_info(records)")}
 
 
@@ -134,7 +135,8 @@ def test_the_file_uses_wal_and_the_schema_version_table(tmp_path: Path) -> None:
             "SELECT data FROM deadlines WHERE due_us <= 5 ORDER BY due_us, record_id, key LIMIT 9",
             "deadlines_due",
         ),
-        ("SELECT data FROM outbox WHERE delivered = 0 ORDER BY seq LIMIT 9", "outbox_pending"),
+        ("SELECT id FROM outbox WHERE id = 'event:CT-1:1'", "sqlite_autoindex_outbox_1"),
+        ("SELECT 1 FROM outbox_delivered WHERE id = 'x'", "outbox_delivered"),
     ],
 )
 def test_queries_read_their_index(tmp_path: Path, query: str, index: str) -> None:

@@ -64,7 +64,8 @@ def _audit(path: str) -> tuple[dict[str, int], set[str]]:
     assert report.ok, report.broken
     with sqlite3.connect(path) as raw:
         events = raw.execute("SELECT record_id, version FROM events").fetchall()
-        outbox = {str(i) for (i,) in raw.execute("SELECT id FROM outbox")}
+        queued = "SELECT id FROM outbox UNION ALL SELECT id FROM outbox_delivered"
+        outbox = {str(i) for (i,) in raw.execute(queued)}
         versions = dict(raw.execute("SELECT id, version FROM records").fetchall())
     for rid, version in versions.items():  # no partial event, no gap
         assert sorted(v for r, v in events if r == rid) == list(range(1, version + 1))

@@ -30,13 +30,14 @@ __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "check_header",
+    "describe",
     "ensure_schema",
     "read_schema_version",
     "translate",
 ]
 
 #: The schema version this code writes.
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 _APPLICATION: Final = "itsmcore"
 _HEADER: Final = b"SQLite format 3\x00"
@@ -99,6 +100,29 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             head TEXT NOT NULL,
             signature TEXT NOT NULL
         )""",
+    ),
+    # Version 2: fewer pages written per save, and appends checked against the chain.
+    2: (
+        # Each record's head hash in its own column, so a save can require that its
+        # step extends the stored chain (``WHERE head = ?``) without parsing the JSON.
+        "ALTER TABLE records ADD COLUMN head TEXT NOT NULL DEFAULT ''",
+        "UPDATE records SET head = json_extract(data, '$.head')",
+        # The outbox keeps pending rows only, oldest first by rowid, so it needs no
+        # index on ``delivered``: a save writes two b-trees for its notification (the
+        # table and the unique id) instead of three. Delivered ids move to
+        # ``outbox_delivered``, which an insert checks, so an id is still stored once.
+        """CREATE TABLE outbox_v2 (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            record_id TEXT NOT NULL,
+            data TEXT NOT NULL
+        )""",
+        "INSERT INTO outbox_v2 (seq, id, record_id, data) "
+        "SELECT seq, id, record_id, data FROM outbox WHERE delivered = 0",
+        "CREATE TABLE outbox_delivered (id TEXT PRIMARY KEY) WITHOUT ROWID",
+        "INSERT INTO outbox_delivered (id) SELECT id FROM outbox WHERE delivered <> 0",
+        "DROP TABLE outbox",
+        "ALTER TABLE outbox_v2 RENAME TO outbox",
     ),
 }
 

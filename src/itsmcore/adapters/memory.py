@@ -66,6 +66,8 @@ class MemoryStorage:
                 if stored is None:
                     current = self._records.get(rec.id)
                     stored = current.version if current is not None else 0
+                    if current is not None and current.head != step.event.prev_hash:
+                        raise ConcurrencyError(rec.version - 1, stored, rec.id)
                 if stored != rec.version - 1:
                     raise ConcurrencyError(rec.version - 1, stored, rec.id)
                 pending[rec.id] = rec.version

@@ -45,6 +45,7 @@ from itsmcore._codec import (
 )
 from itsmcore.adapters._sqlite_schema import (
     check_header,
+    describe,
     ensure_schema,
     read_schema_version,
     translate,
@@ -98,6 +99,53 @@ def _sql_value(value: Any) -> Any:
     if isinstance(value, int) and _INT64[0] <= value <= _INT64[1]:
         return value
     return _NO_SQL
+
+
+#: Insert one outbox row unless its id is queued or was delivered already (an id is
+#: stored once, ever); parameters ``(id, record_id, data, id)``.
+_OUTBOX_INSERT: Final = (
+    "INSERT OR IGNORE INTO outbox (id, record_id, data) SELECT ?, ?, ? "
+    "WHERE NOT EXISTS (SELECT 1 FROM outbox_delivered WHERE id = ?)"
+)
+
+
+def _record_row(first: Step, last: Record) -> tuple[str, tuple[Any, ...], int]:
+    """The statement that writes ``last`` (a record after an append's steps) where
+    ``first`` is its first step in the append: ``(sql, params, expected version)``.
+
+    The version and chain checks ride on the write: the UPDATE matches only the stored
+    row at the expected version, head *and* state (so a step computed from a snapshot
+    the store does not hold never forks the chain); a new record's INSERT fails on an
+    existing id. Only the columns that change are set: SQLite then leaves the indexes
+    of the others alone. Raises ``ValueError`` for a value JSON cannot hold.
+    """
+    expected, data = first.record.version - 1, encode_record(last)
+    if expected == 0:
+        sql = (
+            "INSERT INTO records (id, process, state, version, opened_us, head, data) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)"
+        )
+        opened_us = _micros(last.opened_at)
+        return sql, (last.id, last.process, last.state, last.version, opened_us, last.head, data), 0
+    where = (last.id, expected, first.event.prev_hash, first.event.source)
+    if first.event.source == last.state:
+        sql = (
+            "UPDATE records SET version = ?, head = ?, data = ? "
+            "WHERE id = ? AND version = ? AND head = ? AND state = ?"
+        )
+        return sql, (last.version, last.head, data, *where), expected
+    sql = (
+        "UPDATE records SET state = ?, version = ?, head = ?, data = ? "
+        "WHERE id = ? AND version = ? AND head = ? AND state = ?"
+    )
+    return sql, (last.state, last.version, last.head, data, *where), expected
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back the open transaction, if SQLite has not already (after an I/O error)."""
+    if conn.in_transaction:
+        with suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
 
 
 class SqliteStorage:
@@ -233,13 +281,25 @@ class SqliteStorage:
         signatures: Mapping[str, str] | None = None,
     ) -> None:
         heads = heads_of(steps, signatures)
+        # The first step of each record says what the stored row must be: the version
+        # and head it extends (a new record: none) and the state it leaves.
+        first: dict[str, Step] = {}
+        latest: dict[str, int] = {}  # several steps of one record must follow each other
+        for step in steps:
+            rid, version = step.record.id, step.record.version
+            first.setdefault(rid, step)
+            if rid in latest and version != latest[rid] + 1:
+                raise ConcurrencyError(version - 1, latest[rid], rid)
+            latest[rid] = version
         # Encode before taking the lock: the transaction holds it only for SQL.
-        event_rows = [(s.event.record_id, s.event.version, _encode(s.event)) for s in steps]
-        record_rows = [
-            (r.id, r.process, r.state, r.version, _micros(r.opened_at), _encode(r))
-            for r in (s.record for s in heads.values())
-        ]
-        outbox_rows = [(n.id, n.record_id, _encode(n)) for n in outbox]
+        try:
+            record_rows = [(rid, *_record_row(first[rid], s.record)) for rid, s in heads.items()]
+            event_rows = [
+                (s.event.record_id, s.event.version, encode_event(s.event)) for s in steps
+            ]
+            outbox_rows = [(n.id, n.record_id, encode_notification(n), n.id) for n in outbox]
+        except ValueError as exc:
+            raise ValidationError.single("$", f"cannot store a value: {exc}") from None
         deadline_rows = {
             rid: [(rid, d.key, _micros(d.due), _encode(d)) for d in {d.key: d for d in ds}.values()]
             for rid, ds in (deadlines or {}).items()
@@ -248,78 +308,55 @@ class SqliteStorage:
             (rid, heads[rid].event.version, heads[rid].event.hash, sig)
             for rid, sig in (signatures or {}).items()
         ]
-        # The version check rides on the write: ``UPDATE ... WHERE version = ?`` (or the
-        # INSERT of a new record) succeeds only on the expected version; the stored
-        # version is read only to report a conflict.
-        first: dict[str, int] = {}  # record id -> the version its first step expects
-        for step in steps:
-            first.setdefault(step.record.id, step.record.version - 1)
-        with self._write() as conn:
-            for rid, process, state, version, opened_us, data in record_rows:
-                expected = first[rid]
-                if expected == 0:
-                    try:
-                        conn.execute(
-                            "INSERT INTO records (id, process, state, version, opened_us, data) "
-                            "VALUES (?, ?, ?, ?, ?, ?)",
-                            (rid, process, state, version, opened_us, data),
-                        )
-                        continue
-                    except sqlite3.IntegrityError:
-                        pass  # the record exists: report its version below
-                else:
-                    # Only the columns that change: SQLite then leaves the indexes of
-                    # the others alone (fewer pages written per commit).
-                    cur = conn.execute(
-                        "UPDATE records SET version = ?, data = ? "
-                        "WHERE id = ? AND version = ? AND state = ?",
-                        (version, data, rid, expected, state),
-                    )
-                    if cur.rowcount == 0:
-                        cur = conn.execute(
-                            "UPDATE records SET state = ?, version = ?, data = ? "
-                            "WHERE id = ? AND version = ?",
-                            (state, version, data, rid, expected),
-                        )
-                    if cur.rowcount == 1:
-                        continue
-                row = conn.execute("SELECT version FROM records WHERE id = ?", (rid,)).fetchone()
-                raise ConcurrencyError(expected, int(row[0]) if row else 0, rid)
-            current = dict(first)
-            for step in steps:  # several steps of one record must follow each other
-                rid = step.record.id
-                if current[rid] != step.record.version - 1:
-                    raise ConcurrencyError(step.record.version - 1, current[rid], rid)
-                current[rid] = step.record.version
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.executemany(
-                    "INSERT INTO events (record_id, version, data) VALUES (?, ?, ?)", event_rows
-                )
-            except sqlite3.IntegrityError:
-                raise StorageError(
-                    f"{self.path}: the events table already holds a version the records "
-                    "table does not know; the file was edited outside itsmcore: restore it "
-                    "from a backup"
-                ) from None
-            if outbox_rows:
-                conn.executemany(
-                    "INSERT OR IGNORE INTO outbox (id, record_id, data) VALUES (?, ?, ?)",
-                    outbox_rows,
-                )
-            for rid, rows in deadline_rows.items():
-                conn.execute("DELETE FROM deadlines WHERE record_id = ?", (rid,))
-                if rows:
+                for rid, sql, params, expected in record_rows:
+                    try:
+                        written = conn.execute(sql, params).rowcount == 1
+                    except sqlite3.IntegrityError:  # a new record's id is taken
+                        written = False
+                    if not written:
+                        row = conn.execute(
+                            "SELECT version FROM records WHERE id = ?", (rid,)
+                        ).fetchone()
+                        raise ConcurrencyError(expected, int(row[0]) if row else 0, rid)
+                try:
                     conn.executemany(
-                        "INSERT INTO deadlines (record_id, key, due_us, data) VALUES (?, ?, ?, ?)",
-                        rows,
+                        "INSERT INTO events (record_id, version, data) VALUES (?, ?, ?)",
+                        event_rows,
                     )
-            if head_rows:
-                conn.executemany(
-                    "INSERT INTO heads (record_id, version, head, signature) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (record_id) DO UPDATE SET version = excluded.version, "
-                    "head = excluded.head, signature = excluded.signature",
-                    head_rows,
-                )
+                except sqlite3.IntegrityError:
+                    raise StorageError(
+                        f"{self.path}: the events table already holds a version the records "
+                        "table does not know; the file was edited outside itsmcore: restore "
+                        "it from a backup"
+                    ) from None
+                if outbox_rows:
+                    conn.executemany(_OUTBOX_INSERT, outbox_rows)
+                for rid, rows in deadline_rows.items():
+                    conn.execute("DELETE FROM deadlines WHERE record_id = ?", (rid,))
+                    if rows:
+                        conn.executemany(
+                            "INSERT INTO deadlines (record_id, key, due_us, data) "
+                            "VALUES (?, ?, ?, ?)",
+                            rows,
+                        )
+                if head_rows:
+                    conn.executemany(
+                        "INSERT INTO heads (record_id, version, head, signature) "
+                        "VALUES (?, ?, ?, ?) ON CONFLICT (record_id) DO UPDATE SET "
+                        "version = excluded.version, head = excluded.head, "
+                        "signature = excluded.signature",
+                        head_rows,
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                _rollback(conn)
+                raise
+        except sqlite3.Error as exc:
+            raise describe(exc, self.path, self.busy_timeout) from exc
 
     def claim(self, claims: Sequence[Claim], *, outbox: Sequence[Notification] = ()) -> list[Claim]:
         rows = [(c, _encode(c)) for c in claims]
@@ -336,9 +373,9 @@ class SqliteStorage:
             won = {c.key for c in inserted}
             asked = {c.key for c in claims}
             conn.executemany(
-                "INSERT OR IGNORE INTO outbox (id, record_id, data) VALUES (?, ?, ?)",
+                _OUTBOX_INSERT,
                 [
-                    (n.id, n.record_id, data)
+                    (n.id, n.record_id, data, n.id)
                     for n, data in notes
                     if n.id in won or n.id not in asked
                 ],
@@ -369,8 +406,14 @@ class SqliteStorage:
     def mark_delivered(self, ids: Sequence[str]) -> None:
         if not ids:
             return
+        rows = [(i,) for i in ids]
         with self._write() as conn:
-            conn.executemany("UPDATE outbox SET delivered = 1 WHERE id = ?", [(i,) for i in ids])
+            # Keep the id (it is never queued again), drop the pending row.
+            conn.executemany(
+                "INSERT OR IGNORE INTO outbox_delivered (id) SELECT id FROM outbox WHERE id = ?",
+                rows,
+            )
+            conn.executemany("DELETE FROM outbox WHERE id = ?", rows)
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -441,9 +484,7 @@ class SqliteStorage:
         return [self._decode(Deadline, data, "deadline") for (data,) in rows]
 
     def pending(self, *, limit: int = 100) -> list[Notification]:
-        rows = self._read(
-            "SELECT data FROM outbox WHERE delivered = 0 ORDER BY seq LIMIT ?", (limit,)
-        )
+        rows = self._read("SELECT data FROM outbox ORDER BY seq LIMIT ?", (limit,))
         return [self._decode(Notification, data, "notification") for (data,) in rows]
 
     def signed_head(self, record_id: str) -> SignedHead | None:

@@ -11,8 +11,11 @@ Guarantees every adapter gives (checked by :mod:`itsmcore.testing.contract`):
 
 1. ``append`` is atomic: all steps, outbox rows and deadlines, or nothing.
 2. A step whose record is at version *v* is accepted only if the stored version is
-   *v − 1* (0 = absent); otherwise :class:`~itsmcore.errors.ConcurrencyError` with the
-   expected and actual versions, and nothing is written.
+   *v − 1* (0 = absent) and, for a stored record, its event's ``prev_hash`` is the
+   stored record's ``head`` (a step always extends the stored chain, so a change
+   computed from a snapshot the store does not hold can never fork it); otherwise
+   :class:`~itsmcore.errors.ConcurrencyError` with the expected and actual versions,
+   and nothing is written.
 3. ``load`` returns what was appended, equal field by field; ``history`` the events in
    version order.
 4. ``claim`` inserts unique keys and returns exactly the ones this call inserted, even

@@ -166,6 +166,16 @@ class StorageContract:
         storage.append([first, second])
         assert storage.load("CT-1") == second.record
 
+    def test_a_record_opened_with_several_steps_takes_the_next_one(
+        self, storage: Storage
+    ) -> None:
+        first = opened("CT-1")
+        second = updated(first.record, count=1)
+        third = updated(second.record, count=2)
+        storage.append([first, second])
+        storage.append([third])
+        assert storage.load("CT-1") == third.record
+
     def test_loading_an_unknown_record_raises_not_found(self, storage: Storage) -> None:
         with pytest.raises(NotFound):
             storage.load("CT-404")
@@ -193,6 +203,17 @@ class StorageContract:
             storage.append([updated(first.record, count=2)])
         assert storage.load("CT-1") == winner.record
         assert self.backdoor_event_versions(storage, "CT-1") == [1, 2]
+
+    def test_a_step_must_extend_the_stored_head(self, storage: Storage) -> None:
+        # Same id and version, another history: a save computed from a snapshot the
+        # store never held (a cache, a restored backup) must not fork the hash chain.
+        first, other = opened("CT-1", team="a"), opened("CT-1", team="b")
+        storage.append([first])
+        with pytest.raises(ConcurrencyError) as err:
+            storage.append([updated(other.record, count=1)])
+        assert (err.value.expected, err.value.actual) == (1, 1)
+        assert storage.load("CT-1") == first.record
+        assert self.backdoor_event_versions(storage, "CT-1") == [1]
 
     def test_opening_an_existing_id_raises_concurrency_error(self, storage: Storage) -> None:
         storage.append([opened("CT-1", team="a")])
