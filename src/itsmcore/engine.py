@@ -3,7 +3,8 @@
 Why a thin shell: the rules live in the pure specs; the engine only loads, applies,
 saves and notifies, in that order, as one unit of work:
 
-1. load the record through the storage port (and check ``expected_version``);
+1. load the record through the storage port (and check ``expected_version``), or
+   take the snapshot this engine last saved or loaded (step 3 checks it is current);
 2. apply the pure transition (:meth:`ProcessSpec.fire`), which validates everything;
 3. save the new record, its event, its outbox notifications and its deadlines in one
    atomic ``append`` that re-checks the version (a stale writer gets
@@ -45,12 +46,13 @@ from itsmcore._engine import commit, followups, measure, outbox, verify
 from itsmcore._engine.tick import run_tick
 from itsmcore._engine.verify import ChainReport
 from itsmcore._history_cache import HistoryCache
+from itsmcore._record_cache import RecordCache
 from itsmcore._time import require_aware
 from itsmcore.adapters.memory import MemoryStorage
 from itsmcore.cadence import Cadence, CadenceOccurrence, check_cadences, run_cadences
 from itsmcore.catalog import Catalog
 from itsmcore.catalog import catalog as builtin_catalog
-from itsmcore.errors import ConcurrencyError, ValidationError
+from itsmcore.errors import ConcurrencyError, ItsmError, StorageError, ValidationError
 from itsmcore.improvement.kpis import History, KpiValue
 from itsmcore.improvement.sources import compute_kpi
 from itsmcore.machine import apply_link
@@ -109,6 +111,11 @@ class Engine:
     ``monitoring`` is the :class:`~itsmcore.monitoring.MonitoringPolicy` that
     :meth:`observe` and :meth:`sample` follow (default: the default severities, no
     rules, no thresholds). See ``docs/monitoring.md``.
+
+    ``record_cache`` is how many record snapshots the engine keeps (0: none), so that
+    :meth:`fire` on a record this engine just saved or loaded needs no re-load. Safe
+    with any number of writers: the save checks the stored version and head, and a
+    stale snapshot only costs a failed save and a re-load.
     """
 
     def __init__(
@@ -125,12 +132,16 @@ class Engine:
         policies: Iterable[SlaPolicy] | None = None,
         cadences: Iterable[Cadence] = (),
         monitoring: MonitoringPolicy | None = None,
+        record_cache: int = 4096,
     ) -> None:
         self.plugins: PluginHost = PluginHost(plugins, entry_points=entry_points)
         self.registry: Registry = self.plugins.registry()
         self.auto_deliver = auto_deliver
         # Histories of records this engine saved, so SLA deadlines need no re-read.
         self._histories = HistoryCache()
+        # Snapshots it saved or loaded, so a read-modify-write loop needs no re-load
+        # (safe: every save checks the stored version and head).
+        self._records = RecordCache(record_cache)
         self.link_rules: LinkRules = link_rules if link_rules is not None else DEFAULT_LINK_RULES
         self.catalog: Catalog = (catalog or builtin_catalog).copy()
         given: set[tuple[str, int]] = set()
@@ -256,11 +267,38 @@ class Engine:
         store holds another, ``ConcurrencyError`` is raised and nothing is written.
         Raises what :meth:`ProcessSpec.fire` raises, and ``NotFound``.
         """
-        record = self.storage.load(record_id)
+        cached = self._records.get(record_id)
+        if cached is not None and expected_version in (None, cached.version):
+            # Fire on the snapshot this engine last saw; the save checks it is still
+            # the stored one (version and head), so a stale one never overwrites.
+            try:
+                return self._fire_on(cached, event, at, actor, fields)
+            except ConcurrencyError:
+                self._records.discard(record_id)
+                if expected_version is not None:
+                    raise  # the caller's version is stale too: say so
+            except StorageError:
+                raise  # the save failed (it may even have committed): never retry it here
+            except ItsmError:
+                # Refused before saving: the answer stands only if the snapshot is current.
+                fresh = self.get(record_id)
+                if fresh.version == cached.version and fresh.head == cached.head:
+                    raise
+        record = self.get(record_id)
         if expected_version is not None and record.version != expected_version:
             raise ConcurrencyError(expected_version, record.version, record_id)
-        spec = self.spec_of(record)
-        step = spec.fire(record, event, at=at, actor=actor, fields=fields)
+        return self._fire_on(record, event, at, actor, fields)
+
+    def _fire_on(
+        self,
+        record: Record,
+        event: str,
+        at: datetime,
+        actor: Actor,
+        fields: Mapping[str, Any] | None,
+    ) -> Record:
+        """Apply ``event`` to ``record`` (a snapshot) and save the step."""
+        step = self.spec_of(record).fire(record, event, at=at, actor=actor, fields=fields)
         self._commit([step])
         return step.record
 
@@ -462,8 +500,11 @@ class Engine:
         )
 
     def get(self, record_id: str) -> Record:
-        """The latest version of a record. Raises ``NotFound``."""
-        return self.storage.load(record_id)
+        """The latest version of a record (always read from the store). Raises
+        ``NotFound``."""
+        record = self.storage.load(record_id)
+        self._records.put(record)
+        return record
 
     def history(self, record_id: str) -> list[Event]:
         """The record's events, versions 1..n. Raises ``NotFound``."""

@@ -91,6 +91,8 @@ def commit(engine: Engine, steps: Sequence[Step]) -> None:
     engine.storage.append(
         steps, outbox=outbox, deadlines=deadlines, signatures=signatures(engine.plugins, steps)
     )
+    for step in steps:
+        engine._records.put(step.record)
     for rid, events in histories.items():
         engine._histories.put(rid, tuple(events))
     if engine.auto_deliver:
