@@ -56,9 +56,7 @@ def test_a_fire_after_another_worker_saved_extends_the_stored_record() -> None:
     assert a.verify().ok
 
 
-def test_a_cached_version_behind_the_store_is_a_concurrency_error_with_expected_version() -> (
-    None
-):
+def test_a_cached_version_behind_the_store_raises_with_expected_version() -> None:
     a, b = _workers()
     rec = a.fire(
         a.open("task", at=T0, actor=WORKER, fields={}).id, "update", at=_at(1), actor=WORKER

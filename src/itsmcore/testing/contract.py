@@ -166,9 +166,7 @@ class StorageContract:
         storage.append([first, second])
         assert storage.load("CT-1") == second.record
 
-    def test_a_record_opened_with_several_steps_takes_the_next_one(
-        self, storage: Storage
-    ) -> None:
+    def test_a_record_opened_with_several_steps_takes_the_next_one(self, storage: Storage) -> None:
         first = opened("CT-1")
         second = updated(first.record, count=1)
         third = updated(second.record, count=2)
