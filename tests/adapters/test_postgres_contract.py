@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 
 import pg_support as pg
@@ -15,10 +15,13 @@ import pytest
 
 import itsmcore as ic
 from itsmcore.adapters import _postgres_schema as schema_module
+from itsmcore.adapters._postgres_rows import encode, fields_jsonb, micros
 from itsmcore.adapters.postgres import PostgresStorage, postgres_options
 from itsmcore.adapters.url import storage_from_url
 from itsmcore.errors import StorageUnavailable
 from itsmcore.ports.storage import Storage
+from itsmcore.records import Step
+from itsmcore.serialization import dump
 from itsmcore.testing._storage_data import T0, deadline, note_for, opened, updated
 from itsmcore.testing.contract import StorageContract
 
@@ -111,19 +114,127 @@ def test_an_older_schema_is_migrated_forward_keeping_its_data(
     store = pg.store(schema)
     store.append([opened("CT-1", team="ops")])
     store.close()
+    later = schema_module.SCHEMA_VERSION + 1
     extra = ("ALTER TABLE {s}.records ADD COLUMN archived boolean",)
-    monkeypatch.setattr(schema_module, "MIGRATIONS", {**schema_module.MIGRATIONS, 2: extra})
-    monkeypatch.setattr(schema_module, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(schema_module, "MIGRATIONS", {**schema_module.MIGRATIONS, later: extra})
+    monkeypatch.setattr(schema_module, "SCHEMA_VERSION", later)
     store = pg.store(schema)
     assert store.load("CT-1").fields["team"] == "ops"
     store.close()
-    assert pg.raw(f'SELECT version FROM "{schema}".itsmcore_schema') == [(2,)]
+    assert pg.raw(f'SELECT version FROM "{schema}".itsmcore_schema') == [(later,)]
     columns = pg.raw(
         "SELECT column_name FROM information_schema.columns "
         "WHERE table_schema = %s AND table_name = 'records'",
         (schema,),
     )
     assert ("archived",) in columns
+
+
+def _append_as_version_1(schema: str, steps: Sequence[Step]) -> None:
+    """One save as itsmcore wrote it to a version 1 schema: a call of that version's
+    ``append_steps`` (records, events; no outbox rows, deadlines or signatures)."""
+    recs = [s.record for s in steps]
+    arrays = "%s::text[], %s::text[], %s::text[], %s::integer[], %s::integer[], " + (
+        "%s::bigint[], %s::text[], %s::text[], %s::text[], %s::integer[], %s::text[], "
+        "%s::text[], %s::text[], %s::text[], %s::text, %s::text[], %s::text[], %s::text[], "
+        "%s::bigint[], %s::text[], %s::text[], %s::integer[], %s::text[], %s::text[]"
+    )
+    pg.raw(
+        f'SELECT "{schema}".append_steps({arrays})',
+        (
+            [r.id for r in recs],
+            [r.process for r in recs],
+            [r.state for r in recs],
+            [r.version for r in recs],
+            [r.version - 1 for r in recs],
+            [micros(r.opened_at) for r in recs],
+            [fields_jsonb(dump(r)["fields"]) for r in recs],
+            [encode(r) for r in recs],
+            [s.event.record_id for s in steps],
+            [s.event.version for s in steps],
+            [encode(s.event) for s in steps],
+            *([], [], [], None),
+            *([], [], [], [], []),
+            *([], [], [], []),
+        ),
+    )
+
+
+def test_a_version_1_schema_is_migrated_to_heads_that_refuse_another_history(
+    schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as released:
+        released.setattr(schema_module, "SCHEMA_VERSION", 1)
+        pg.store(schema).close()
+    a1, b1 = opened("CT-1", team="a"), opened("CT-2", team="b")
+    _append_as_version_1(schema, [a1, b1])
+    a2 = updated(a1.record, count=1)
+    _append_as_version_1(schema, [a2])
+    assert pg.raw(f'SELECT version FROM "{schema}".itsmcore_schema') == [(1,)]
+
+    store = pg.store(schema)  # migrates to version 2
+    assert pg.raw(f'SELECT version FROM "{schema}".itsmcore_schema') == [(2,)]
+    heads = dict(pg.raw(f'SELECT id, head FROM "{schema}".records'))
+    assert heads == {"CT-1": a2.record.head, "CT-2": b1.record.head}
+    functions = pg.raw(
+        "SELECT count(*) FROM pg_proc "
+        "WHERE proname = 'append_steps' AND pronamespace = %s::regnamespace",
+        (f'"{schema}"',),
+    )
+    assert functions == [(1,)]  # the version 1 signature is gone
+
+    fork = updated(opened("CT-2", team="x").record, count=1)  # version 2 of another history
+    with pytest.raises(ic.ConcurrencyError) as err:
+        store.append([fork])
+    assert (err.value.expected, err.value.actual, err.value.record_id) == (1, 1, "CT-2")
+    assert store.history("CT-2") == [b1.event]
+
+    a3, b2 = updated(a2.record, count=2), updated(b1.record, count=1)
+    store.append([a3, b2])
+    assert (store.load("CT-1"), store.load("CT-2")) == (a3.record, b2.record)
+    assert [e.version for e in store.history("CT-1")] == [1, 2, 3]
+    store.close()
+
+
+# -- the hash chain ------------------------------------------------------------------------------
+
+
+def test_a_refused_head_names_the_first_step_whose_chain_differs(schema: str) -> None:
+    store = pg.store(schema)
+    a1, b1 = opened("CT-1", team="a"), opened("CT-2", team="b")
+    store.append([a1, b1])
+    fork = updated(opened("CT-1", team="x").record)
+    # In id order CT-1 is written first; in step order CT-2's step comes first and is
+    # fine, so the refusal names CT-1, as the reference adapter does.
+    with pytest.raises(ic.ConcurrencyError) as err:
+        store.append([updated(b1.record, count=1), fork])
+    assert (err.value.expected, err.value.actual, err.value.record_id) == (1, 1, "CT-1")
+    assert (store.history("CT-1"), store.history("CT-2")) == ([a1.event], [b1.event])
+    store.close()
+
+
+def test_a_step_off_both_the_stored_version_and_head_reports_the_versions(schema: str) -> None:
+    store = pg.store(schema)
+    a1 = opened("CT-1", team="a")
+    store.append([a1])
+    other = updated(opened("CT-1", team="x").record)
+    with pytest.raises(ic.ConcurrencyError) as err:
+        store.append([updated(other.record, count=2)])  # version 3 of another history
+    assert (err.value.expected, err.value.actual, err.value.record_id) == (2, 1, "CT-1")
+    assert store.history("CT-1") == [a1.event]
+    store.close()
+
+
+def test_later_steps_of_a_record_in_one_append_extend_its_first(schema: str) -> None:
+    store = pg.store(schema)
+    a1 = opened("CT-1", team="a")
+    store.append([a1])
+    a2 = updated(a1.record, count=1)
+    a3 = updated(a2.record, count=2)
+    store.append([a2, a3])
+    assert store.history("CT-1") == [a1.event, a2.event, a3.event]
+    assert pg.raw(f'SELECT head FROM "{schema}".records') == [(a3.record.head,)]
+    store.close()
 
 
 def test_a_schema_name_that_is_not_an_identifier_is_refused() -> None:

@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 #: The schema version this code writes.
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 #: The LISTEN/NOTIFY channel; the payload is the schema name of the store that changed.
 CHANNEL: Final = "itsmcore_outbox"
 
@@ -186,6 +186,76 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             DELETE FROM {s}.deadlines WHERE record_id = record;
             INSERT INTO {s}.deadlines (record_id, key, due_us, data)
                 SELECT record, k, d, x FROM unnest(d_key, d_due, d_data) AS t(k, d, x);
+        END
+        $$""",
+    ),
+    # A step must extend the stored chain (storage contract, guarantee 2): each record
+    # keeps its head (the hash of its latest event) in a column, and the conditional
+    # write of a stored record also matches the ``prev_hash`` of the record's first
+    # step in the save. The backfill reads the head from the snapshot's JSON ('' when it
+    # has none, as ``load`` reads it); the default is that same '', so a row inserted
+    # without a head still holds the one its snapshot loads with. Rewrites every row of
+    # ``records`` once (VACUUM it afterwards on a large store). Writers running older
+    # itsmcore fail loudly afterwards: the function they call is gone.
+    2: (
+        "ALTER TABLE {s}.records ADD COLUMN head text NOT NULL DEFAULT ''",
+        "UPDATE {s}.records SET head = coalesce(data::json ->> 'head', '')",
+        """DROP FUNCTION {s}.append_steps(
+            text[], text[], text[], integer[], integer[], bigint[], text[], text[],
+            text[], integer[], text[], text[], text[], text[], text,
+            text[], text[], text[], bigint[], text[], text[], integer[], text[], text[]
+        )""",
+        # As in version 1, with each record's new head (r_head) and, for a stored one,
+        # the head its first step extends (r_prev): a record that is not at r_expected
+        # with head r_prev is stale (IM409), whichever of the two differs.
+        """CREATE FUNCTION {s}.append_steps(
+            r_id text[], r_process text[], r_state text[], r_version integer[],
+            r_expected integer[], r_prev text[], r_head text[], r_opened bigint[],
+            r_fields text[], r_data text[],
+            e_record text[], e_version integer[], e_data text[],
+            o_id text[], o_record text[], o_data text[], notify text,
+            d_replace text[], d_record text[], d_key text[], d_due bigint[], d_data text[],
+            h_record text[], h_version integer[], h_head text[], h_signature text[]
+        ) RETURNS void LANGUAGE plpgsql AS $$
+        BEGIN
+            FOR i IN 1 .. coalesce(array_length(r_id, 1), 0) LOOP
+                IF r_expected[i] = 0 THEN
+                    INSERT INTO {s}.records
+                        (id, process, state, version, opened_us, fields, data, head)
+                    VALUES (r_id[i], r_process[i], r_state[i], r_version[i], r_opened[i],
+                            r_fields[i]::jsonb, r_data[i], r_head[i])
+                    ON CONFLICT (id) DO NOTHING;
+                ELSE
+                    UPDATE {s}.records SET process = r_process[i], state = r_state[i],
+                        version = r_version[i], opened_us = r_opened[i],
+                        fields = r_fields[i]::jsonb, data = r_data[i], head = r_head[i]
+                    WHERE id = r_id[i] AND version = r_expected[i] AND head = r_prev[i];
+                END IF;
+                IF NOT FOUND THEN
+                    RAISE EXCEPTION USING ERRCODE = 'IM409',
+                        MESSAGE = 'itsmcore: record ' || r_id[i] || ' is not at version '
+                            || r_expected[i] || CASE WHEN r_expected[i] = 0 THEN ''
+                                ELSE ' with head ' || coalesce(r_prev[i], 'NULL') END;
+                END IF;
+            END LOOP;
+            INSERT INTO {s}.events (record_id, version, data)
+                SELECT * FROM unnest(e_record, e_version, e_data);
+            INSERT INTO {s}.outbox (id, record_id, data)
+                SELECT i, r, d FROM unnest(o_id, o_record, o_data) WITH ORDINALITY
+                    AS t(i, r, d, n) ORDER BY n
+                ON CONFLICT (id) DO NOTHING;
+            IF FOUND AND notify IS NOT NULL THEN
+                PERFORM pg_notify('itsmcore_outbox', notify);
+            END IF;
+            IF coalesce(array_length(d_replace, 1), 0) > 0 THEN
+                DELETE FROM {s}.deadlines WHERE record_id = ANY(d_replace);
+                INSERT INTO {s}.deadlines (record_id, key, due_us, data)
+                    SELECT * FROM unnest(d_record, d_key, d_due, d_data);
+            END IF;
+            INSERT INTO {s}.heads (record_id, version, head, signature)
+                SELECT * FROM unnest(h_record, h_version, h_head, h_signature)
+                ON CONFLICT (record_id) DO UPDATE SET version = excluded.version,
+                    head = excluded.head, signature = excluded.signature;
         END
         $$""",
     ),

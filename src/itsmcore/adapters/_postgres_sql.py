@@ -28,13 +28,14 @@ class Statements:
     def __init__(self, s: str) -> None:
         self.schema = s
         # Parameters, as arrays (see append_steps): records (id, process, state,
-        # version, expected, opened_us, fields, data), events (record_id, version,
-        # data), outbox (id, record_id, data), notify, deadlines (replaced ids,
-        # record_id, key, due_us, data), heads (record_id, version, head, signature).
+        # version, expected version, expected head, new head, opened_us, fields, data),
+        # events (record_id, version, data), outbox (id, record_id, data), notify,
+        # deadlines (replaced ids, record_id, key, due_us, data), signed heads
+        # (record_id, version, head, signature).
         self.append = (
             f"SELECT {s}.append_steps("
             "%b::text[], %b::text[], %b::text[], %b::integer[], %b::integer[], "
-            "%b::bigint[], %b::text[], %b::text[], "
+            "%b::text[], %b::text[], %b::bigint[], %b::text[], %b::text[], "
             "%b::text[], %b::integer[], %b::text[], "
             "%b::text[], %b::text[], %b::text[], %b::text, "
             "%b::text[], %b::text[], %b::text[], %b::bigint[], %b::text[], "
@@ -67,7 +68,7 @@ class Statements:
             "WHERE id = ANY(%s) AND NOT delivered"
         )
         # -- reads
-        self.versions = f"SELECT id, version FROM {s}.records WHERE id = ANY(%s)"
+        self.versions = f"SELECT id, version, head FROM {s}.records WHERE id = ANY(%s)"
         self.event = f"SELECT data FROM {s}.events WHERE record_id = %s AND version = %s"
         self.load = f"SELECT data FROM {s}.records WHERE id = %s"
         self.history = f"SELECT data FROM {s}.events WHERE record_id = %s ORDER BY version"

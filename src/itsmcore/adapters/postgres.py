@@ -8,7 +8,8 @@ Why these choices:
   psycopg is imported on first use, so the core imports without it.
 - The optimistic save is one statement pair per record in one transaction at READ
   COMMITTED: a conditional write of the record's snapshot (``UPDATE ... WHERE version =
-  expected``, or ``INSERT ... ON CONFLICT DO NOTHING`` for a new record) that aborts the
+  expected AND head = prev_hash`` of its first step, so a step always extends the stored
+  chain; or ``INSERT ... ON CONFLICT DO NOTHING`` for a new record) that aborts the
   transaction unless it hit its row, and the insert of its events, keyed ``PRIMARY KEY
   (record_id, version)``. A concurrent writer of the same record waits on the row lock,
   then finds the version changed: ``ConcurrencyError``. The whole save (outbox rows,
@@ -198,9 +199,15 @@ class PostgresStorage:
         signatures: Mapping[str, str] | None = None,
     ) -> None:
         heads = heads_of(steps, signatures)
+        # Per record, what its first step extends: the version, and the head (prev_hash)
+        # a stored record must have; later steps of a record are chained by the caller.
         expected: dict[str, int] = {}
+        extends: dict[str, str] = {}
         for step in steps:
-            expected.setdefault(step.record.id, step.record.version - 1)
+            rid = step.record.id
+            if rid not in expected:
+                expected[rid] = step.record.version - 1
+                extends[rid] = step.event.prev_hash
         if _first_conflict(steps, expected) is not None:  # out of order: nothing to send
             raise self._conflict(steps, expected, stale=False)
         order = sorted(heads)  # one lock order for every writer: no deadlock
@@ -209,6 +216,8 @@ class PostgresStorage:
         signed = list(signatures or ())
         params: list[Any] = [
             *(order, process, state, version, [expected[rid] for rid in order]),
+            [extends[rid] for rid in order],
+            [heads[rid].record.head for rid in order],
             *(opened, fields, data),
             [s.event.record_id for s in steps],
             [s.event.version for s in steps],
@@ -239,13 +248,14 @@ class PostgresStorage:
         self, steps: Sequence[Step], expected: Mapping[str, int], *, stale: bool
     ) -> ItsmError:
         """Why an append was refused: the ``ConcurrencyError`` of its first step that
-        does not follow the stored version (as the reference adapter reports it)."""
+        does not follow the stored version or head (as the reference adapter reports
+        it)."""
         found = self._db.read(self._sql.versions, (list(expected),))
-        stored = dict.fromkeys(expected, 0) | {str(r): int(v) for r, v in found}
-        conflict = _first_conflict(steps, stored)
+        stored = dict.fromkeys(expected, 0) | {str(r): int(v) for r, v, _ in found}
+        conflict = _first_conflict(steps, stored, {str(r): str(h) for r, _, h in found})
         if conflict is not None:
             return conflict
-        if stale:  # refused, though the versions read now follow: another writer raced
+        if stale:  # refused, though versions and heads read now follow: a writer raced
             rid = steps[0].record.id
             return ConcurrencyError(steps[0].record.version - 1, stored[rid], rid)
         return StorageError(
@@ -435,12 +445,20 @@ class PostgresStorage:
         self._db.close([(self._sql.release_due, (owner,)), (self._sql.release_pending, (owner,))])
 
 
-def _first_conflict(steps: Sequence[Step], stored: Mapping[str, int]) -> ConcurrencyError | None:
-    """The error the first out-of-order step raises, given each record's stored version."""
+def _first_conflict(
+    steps: Sequence[Step], stored: Mapping[str, int], heads: Mapping[str, str] | None = None
+) -> ConcurrencyError | None:
+    """The error the first out-of-order step raises, given each record's stored version
+    and, when known, the head of each stored record (which the record's first step must
+    extend). A step refused for its head reports the stored version as the actual one,
+    as a version mismatch does: ``expected == actual`` says the chain differs."""
     current = dict(stored)
+    unchecked = dict(heads or {})
     for step in steps:
         rid, version = step.record.id, step.record.version
-        if current[rid] != version - 1:
+        head = unchecked.pop(rid, None)
+        forked = head is not None and head != step.event.prev_hash
+        if forked or current[rid] != version - 1:
             return ConcurrencyError(version - 1, current[rid], rid)
         current[rid] = version
     return None
