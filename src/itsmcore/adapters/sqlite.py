@@ -11,8 +11,11 @@ Why these choices:
   only and is faster);
 - ``busy_timeout`` (seconds): a writer waits that long for the lock, then gets the
   retryable :class:`~itsmcore.errors.StorageBusy`, never a raw ``sqlite3`` error;
-- events keyed ``PRIMARY KEY (record_id, version)``: the optimistic lock is a
-  constraint, and the version check runs inside the write lock;
+- the version check rides on the write: a record's UPDATE matches only the stored row
+  at the expected version and chain head (``records.head``), inside the write lock;
+  events keyed ``PRIMARY KEY (record_id, version)`` are a second line of defence;
+- the outbox holds pending rows only, oldest first by rowid (delivered ids move to
+  ``outbox_delivered``): a save adds one row and one unique-index entry, no more;
 - records, events, notifications, deadlines and claims are stored as the JSON of
   :func:`itsmcore.serialization.dump` and read back with ``load``: an exact round trip;
   ``find`` filters on fields with ``json_extract`` and uses the index on
