@@ -4,9 +4,12 @@ The baseline does by hand what one engine save needs from the database, on the s
 schema shape and pragmas: read the record's JSON, bump its version, then in one
 ``BEGIN IMMEDIATE`` transaction re-check the version, insert the event's JSON and
 update the record. The engine additionally validates the change, computes the event's
-SHA-256 chain hash, and writes the outbox row and the deadlines in that transaction.
+SHA-256 chain hash, authorizes it through the plugins and writes the outbox row in that
+transaction (it fires on the snapshot it saved last: the save checks version and head).
 Target: engine >= 0.7 x baseline. Both run with ``synchronous=FULL`` (durable, the
-default) and ``NORMAL``.
+default) and ``NORMAL``. Two more loops show where the time goes: the baseline also
+writing the outbox row (the same rows as the engine), and the adapter alone
+(``append`` of prepared steps: encoding and SQL, no validation, hashing or plugins).
 
 Also measured: contention, 8 processes (``spawn``) updating one record with
 ``expected_version`` and retrying on ``ConcurrencyError``; and 8 processes each
@@ -19,8 +22,8 @@ with durable commits and with ``synchronous_commit=off``; the adapter alone (``l
 ``append`` of prepared steps) against the same baseline; then 4 worker processes ticking
 10,000 due incidents among 100,000 open ones, checking each signal is emitted once.
 
-Run: ``python benchmarks/bench_storage.py [--saves N]`` (about 30 s; with PostgreSQL
-about 2 to 3 minutes more).
+Run: ``python benchmarks/bench_storage.py [--saves N] [--rounds R]`` (about 40 s; with
+PostgreSQL about 2 to 3 minutes more).
 """
 
 from __future__ import annotations
@@ -160,6 +163,37 @@ def baseline_saves(path: Path, saves: int, synchronous: str, *, outbox: bool = F
     elapsed = time.perf_counter() - start
     conn.close()
     return saves / elapsed
+
+
+def sqlite_saves(root: Path, sync: str, saves: int, rounds: int) -> None:
+    """Print engine, adapter and raw saves/s for one ``synchronous`` mode.
+
+    Each round runs the four loops back to back, so the ratio of a round compares runs
+    a few seconds apart; the figure is the median of the rounds' ratios, with their
+    range (on a shared virtual machine fsync latency alone moves a run by +-30 %)."""
+    loops = {
+        "raw": baseline_saves,
+        "engine": engine_saves,
+        "raw+outbox": lambda p, n, s: baseline_saves(p, n, s, outbox=True),
+        "adapter": adapter_saves,
+    }
+    rates: dict[str, list[float]] = {name: [] for name in loops}
+    for r in range(rounds):
+        for name, run in loops.items():
+            rates[name].append(run(root / f"{name}-{sync}-{r}.db", saves, sync))
+
+    def ratio(name: str, base: str) -> str:
+        each = sorted(a / b for a, b in zip(rates[name], rates[base], strict=True))
+        return f"{statistics.median(each):.2f} ({each[0]:.2f}-{each[-1]:.2f})"
+
+    med = {name: statistics.median(values) for name, values in rates.items()}
+    print(
+        f"synchronous={sync:<6} engine {med['engine']:6.0f} saves/s, raw sqlite3 "
+        f"{med['raw']:6.0f} saves/s: ratio {ratio('engine', 'raw')} (target >= 0.70)\n"
+        f"{'':20} raw with the outbox row {med['raw+outbox']:6.0f} saves/s: engine ratio "
+        f"{ratio('engine', 'raw+outbox')}; adapter alone {med['adapter']:6.0f} saves/s, "
+        f"ratio {ratio('adapter', 'raw')}"
+    )
 
 
 def _contender(path: str, record_id: str, saves: int, start: Any, out: Any) -> None:
@@ -473,7 +507,7 @@ def pg_main(dsn: str, saves: int, rounds: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--saves", type=int, default=1000, help="saves per measurement")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds (median is reported)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds (median is reported)")
     parser.add_argument(
         "--pg-dsn",
         default=os.environ.get("ITSMCORE_PG_DSN", PG_DEFAULT_DSN),
@@ -484,26 +518,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         for sync in ("FULL", "NORMAL"):
-            rates: dict[str, list[float]] = {}
-            for r in range(args.rounds):  # interleaved, so a busy machine slows all alike
-                for name, run in (
-                    ("raw", baseline_saves),
-                    ("engine", engine_saves),
-                    ("raw+outbox", lambda p, n, s: baseline_saves(p, n, s, outbox=True)),
-                    ("adapter", adapter_saves),
-                ):
-                    path = root / f"{name}-{sync}-{r}.db"
-                    rates.setdefault(name, []).append(run(path, args.saves, sync))
-            eng, base, full, adapter = (
-                statistics.median(rates[k]) for k in ("engine", "raw", "raw+outbox", "adapter")
-            )
-            print(
-                f"synchronous={sync:<6} engine {eng:6.0f} saves/s   raw sqlite3 {base:6.0f} "
-                f"saves/s   ratio {eng / base:.2f} (target >= 0.70)\n"
-                f"{'':20} raw with the outbox row {full:6.0f} saves/s: engine ratio "
-                f"{eng / full:.2f}; adapter alone {adapter:6.0f} saves/s, ratio "
-                f"{adapter / base:.2f}"
-            )
+            sqlite_saves(root, sync, args.saves, args.rounds)
         for same in (True, False):
             rate, conflicts = contention(root / f"contend-{same}.db", 8, 250, same_record=same)
             label = "8 processes, one record " if same else "8 processes, own records"
