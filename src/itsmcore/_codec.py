@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from itsmcore._values import decode_value, encode_fields, parse_utc_text
@@ -62,6 +62,25 @@ _LINK_KEYS: Final = frozenset(("kind", "source", "target", "at"))
 _ACTOR_KEYS: Final = frozenset(("id", "roles"))
 
 
+#: ISO texts of recent UTC instants: a save writes the same instant up to four times
+#: (the record's ``updated_at``, the event's and the notification's ``at``; the
+#: record's unchanging ``opened_at``), and ``isoformat`` is a large share of encoding.
+_ISO: Final[dict[datetime, str]] = {}
+
+
+def _iso(at: datetime) -> str:
+    """``at.isoformat()``, remembered for UTC instants (equal instants in other zones
+    have other texts, so only UTC ones share an entry)."""
+    if at.tzinfo is not UTC:
+        return at.isoformat()
+    text = _ISO.get(at)
+    if text is None:
+        if len(_ISO) >= 1024:
+            _ISO.clear()
+        text = _ISO[at] = at.isoformat()
+    return text
+
+
 class _Slow(Exception):
     """The document is not in the exact written shape: decode it with ``load``."""
 
@@ -71,7 +90,7 @@ def _link(link: Link) -> dict[str, Any]:
         "kind": link.kind,
         "source": link.source,
         "target": link.target,
-        "at": link.at.isoformat(),
+        "at": _iso(link.at),
     }
 
 
@@ -85,8 +104,8 @@ def encode_record(rec: Record) -> str:
             "state": rec.state,
             "version": rec.version,
             "fields": encode_fields(rec.fields),
-            "opened_at": rec.opened_at.isoformat(),
-            "updated_at": rec.updated_at.isoformat(),
+            "opened_at": _iso(rec.opened_at),
+            "updated_at": _iso(rec.updated_at),
             "opened_by": rec.opened_by,
             "head": rec.head,
             "links": [_link(k) for k in rec.links],
@@ -103,7 +122,7 @@ def encode_event(ev: Event) -> str:
             "name": ev.name,
             "source": ev.source,
             "target": ev.target,
-            "at": ev.at.isoformat(),
+            "at": _iso(ev.at),
             "actor": {"id": ev.actor.id, "roles": sorted(ev.actor.roles)},
             "changes": encode_fields(ev.changes),
             "prev_hash": ev.prev_hash,
@@ -120,7 +139,7 @@ def encode_notification(note: Notification) -> str:
             "id": note.id,
             "kind": note.kind,
             "record_id": note.record_id,
-            "at": note.at.isoformat(),
+            "at": _iso(note.at),
             "payload": encode_fields(note.payload),
         }
     )
@@ -129,7 +148,7 @@ def encode_notification(note: Notification) -> str:
 def encode_deadline(deadline: Deadline) -> str:
     """The JSON text of ``serialization.dump(deadline)``."""
     return _TEXT.encode(
-        {"record_id": deadline.record_id, "key": deadline.key, "due": deadline.due.isoformat()}
+        {"record_id": deadline.record_id, "key": deadline.key, "due": _iso(deadline.due)}
     )
 
 
