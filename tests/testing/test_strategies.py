@@ -34,6 +34,12 @@ Y2026 = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
 # -- DST transitions and aware datetimes ----------------------------------------------------
 
 
+def test_dst_transitions_exclude_a_change_exactly_at_the_end() -> None:
+    spring = datetime(2026, 3, 29, 1, 0, tzinfo=UTC)  # Berlin: 02:00 CET -> 03:00 CEST
+    assert dst_transitions("Europe/Berlin", spring - timedelta(days=3), spring) == ()
+    assert dst_transitions("Europe/Berlin", spring, spring + timedelta(days=3)) == (spring,)
+
+
 def test_dst_transitions_are_the_exact_instants_the_offset_changes() -> None:
     assert dst_transitions("Europe/Berlin", *Y2026) == (
         datetime(2026, 3, 29, 1, 0, tzinfo=UTC),

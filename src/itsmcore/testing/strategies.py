@@ -97,7 +97,7 @@ def _require_aware(value: datetime, name: str) -> None:
 @functools.lru_cache(maxsize=256)
 def _transitions(zone: tzinfo, start: datetime, end: datetime) -> tuple[datetime, ...]:
     found: list[datetime] = []
-    lo = start
+    lo = start - _SECOND  # so that a change exactly at ``start`` is seen
     lo_offset = lo.astimezone(zone).utcoffset()
     while lo < end:
         hi = min(lo + _PROBE, end)
@@ -112,7 +112,8 @@ def _transitions(zone: tzinfo, start: datetime, end: datetime) -> tuple[datetime
                     a = mid
                 else:
                     b = mid
-            found.append(b)
+            if start <= b < end:  # the range is half-open
+                found.append(b)
         lo, lo_offset = hi, hi_offset
     return tuple(found)
 
