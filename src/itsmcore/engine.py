@@ -431,8 +431,15 @@ class Engine:
 
         New records get the latest version; records already open keep the version they
         were opened with. Registering different content under an existing name and
-        version is a ``SpecError`` (give the new spec a higher version).
+        version is a ``SpecError`` (give the new spec a higher version); so is a spec
+        this engine's SLA policies, timers' calendars or cadences cannot work with (a
+        state, event or field they name is missing), checked as at construction. On a
+        ``SpecError`` the catalog is unchanged.
         """
+        trial = self.catalog.copy()
+        trial.register(spec)
+        self.sla_rules.check(trial)
+        check_cadences(self.cadences, trial)
         self.catalog.register(spec)
 
     # -- monitoring (event management; see docs/monitoring.md) -----------------------------

@@ -298,6 +298,16 @@ def test_a_version_cannot_be_registered_twice_with_different_rules() -> None:
     assert "higher version" in str(err.value)
 
 
+def test_register_refuses_a_version_the_sla_rules_cannot_work_with() -> None:
+    v1, v2 = ic.load_spec(V1_FILE), ic.load_spec(V2_FILE)
+    data = ic.spec_to_dict(v2)
+    data["timers"] = [{**t, "calendar": "mars-office"} for t in data["timers"]]
+    engine = ic.Engine.in_memory(processes=[v1])
+    with pytest.raises(ic.SpecError, match="unknown calendar 'mars-office'"):
+        engine.register(ic.load_spec(data))
+    assert engine.catalog.versions("access_request") == (1,)
+
+
 def test_the_pure_layer_refuses_a_record_of_another_version() -> None:
     v1, v2 = ic.load_spec(V1_FILE), ic.load_spec(V2_FILE)
     rec = v1.open(record_id="ACC-1", at=T0, actor=RITA, fields=ASK).record
