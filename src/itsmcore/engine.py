@@ -277,14 +277,16 @@ class Engine:
                 self._records.discard(record_id)
                 if expected_version is not None:
                     raise  # the caller's version is stale too: say so
+                record = self.get(record_id)
             except StorageError:
                 raise  # the save failed (it may even have committed): never retry it here
             except ItsmError:
                 # Refused before saving: the answer stands only if the snapshot is current.
-                fresh = self.get(record_id)
-                if fresh.version == cached.version and fresh.head == cached.head:
+                record = self.get(record_id)
+                if record.version == cached.version and record.head == cached.head:
                     raise
-        record = self.get(record_id)
+        else:
+            record = self.get(record_id)
         if expected_version is not None and record.version != expected_version:
             raise ConcurrencyError(expected_version, record.version, record_id)
         return self._fire_on(record, event, at, actor, fields)

@@ -106,7 +106,7 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
         # Each record's head hash in its own column, so a save can require that its
         # step extends the stored chain (``WHERE head = ?``) without parsing the JSON.
         "ALTER TABLE records ADD COLUMN head TEXT NOT NULL DEFAULT ''",
-        "UPDATE records SET head = json_extract(data, '$.head')",
+        "UPDATE records SET head = coalesce(json_extract(data, '$.head'), '')",
         # The outbox keeps pending rows only, oldest first by rowid, so it needs no
         # index on ``delivered``: a save writes two b-trees for its notification (the
         # table and the unique id) instead of three. Delivered ids move to
