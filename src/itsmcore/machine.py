@@ -131,11 +131,18 @@ class CompiledProcess:
                 )
                 order.setdefault((src, t.event), []).append(branch)
         self.machine = machine
-        # Read the validated table back from the machine, in its order.
+        # Read the validated table back from the machine, in its order (one pass over
+        # its events: ``get_triggers`` per state would scan them all for each state).
+        declared: dict[str, set[str]] = {}
+        for trigger, ev in machine.events.items():
+            for src, transitions in ev.transitions.items():
+                if transitions:
+                    declared.setdefault(src, set()).add(trigger)
         table: dict[tuple[str, str], tuple[_Branch, ...]] = {}
         allowed: dict[str, tuple[str, ...]] = {}
         for state in self.states:
-            triggers = [e for e in self.event_names if e in machine.get_triggers(state)]
+            here = declared.get(state, set())
+            triggers = [e for e in self.event_names if e in here]
             allowed[state] = tuple(triggers)
             for event in triggers:
                 compiled = machine.get_transitions(trigger=event, source=state)
