@@ -197,6 +197,70 @@ class EngineStateMachine(ProcessStateMachine):
         self.check_unchanged(history, before, "a stale write changes nothing")
 
     @rule(data=st.data())
+    def another_worker_fires(self, data: DataObject) -> None:
+        """Another engine over the same store saves an allowed event: this engine's
+        snapshot of the record is now stale, and its next save on it must build on the
+        stored version (never fork the chain)."""
+        live = [h for h in self.histories if self.spec.allowed(h.record)]
+        if not live:
+            return
+        history = self.pick(data, live)
+        record = history.record
+        event = self.draw_allowed_event(data, history)
+        at, actor = self.next_time(data), self.draw_actor(data, event, record)
+        fields = self.draw_fields(data, event, record)
+        note(f"another worker fires {event!r} on {history!r}")
+        try:
+            step = self.spec.fire(record, event, at=at, actor=actor, fields=fields)
+        except ItsmError:
+            return  # refused by the process: the other worker writes nothing
+        saved = self.other_worker().fire(
+            record.id, event, at=at, actor=actor, fields=fields, expected_version=record.version
+        )
+        expect(saved == step.record, "another worker saves the pure layer's record")
+        history.advance(step)
+        # Read the store itself: this engine's get() would refresh its snapshot.
+        store = self.engine.storage
+        expect(store.load(record.id) == step.record, "the store holds the other's save")
+        expect(store.history(record.id) == history.events, "the store holds every event")
+
+    @rule(data=st.data())
+    def fire_without_expected_version(self, data: DataObject) -> None:
+        """Without ``expected_version`` the engine fires on the stored record, whatever
+        snapshot it holds: the outcome is the pure layer's on the stored record."""
+        live = [h for h in self.histories if self.spec.allowed(h.record)]
+        if not live:
+            return
+        history = self.pick(data, live)
+        record = history.record
+        event = self.draw_allowed_event(data, history)
+        at, actor = self.next_time(data), self.draw_actor(data, event, record)
+        fields = self.draw_fields(data, event, record)
+        note(f"fire {event!r} on {history!r} without expected_version")
+        before = snapshot(record)
+        try:
+            step = self._agree(
+                f"{event!r} on {record.id} (stored v{record.version}, no expected_version)",
+                lambda: self.spec.fire(record, event, at=at, actor=actor, fields=fields),
+                lambda: self.engine.fire(record.id, event, at=at, actor=actor, fields=fields),
+            )
+        except ItsmError:  # refused by both layers (or by a plugin): nothing changes
+            self.check_unchanged(history, before, "a refused event changes nothing")
+            return
+        self._expect_saved(step)
+        history.advance(step)
+        self.check_stored(history)
+
+    def other_worker(self) -> Engine:
+        """A second engine over this engine's store (its own snapshots, no plugins)."""
+        other: Engine | None = getattr(self, "_other", None)
+        if other is None:
+            engine = self.engine
+            other = Engine(engine.storage, catalog=engine.catalog, link_rules=engine.link_rules)
+            self._other = other
+        return other
+
+    @rule(data=st.data())
     def fire_on_unknown_record(self, data: DataObject) -> None:
         """Firing on a record that does not exist is ``NotFound``."""
         event = data.draw(choice(self.spec.events()), label="event")
