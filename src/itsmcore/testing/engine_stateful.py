@@ -201,14 +201,11 @@ class EngineStateMachine(ProcessStateMachine):
         """Another engine over the same store saves an allowed event: this engine's
         snapshot of the record is now stale, and its next save on it must build on the
         stored version (never fork the chain)."""
-        live = [h for h in self.histories if self.spec.allowed(h.record)]
-        if not live:
+        history = self.pick_live(data)
+        if history is None:
             return
-        history = self.pick(data, live)
         record = history.record
-        event = self.draw_allowed_event(data, history)
-        at, actor = self.next_time(data), self.draw_actor(data, event, record)
-        fields = self.draw_fields(data, event, record)
+        event, at, actor, fields = self.draw_allowed_firing(data, history)
         note(f"another worker fires {event!r} on {history!r}")
         try:
             step = self.spec.fire(record, event, at=at, actor=actor, fields=fields)
@@ -228,14 +225,11 @@ class EngineStateMachine(ProcessStateMachine):
     def fire_without_expected_version(self, data: DataObject) -> None:
         """Without ``expected_version`` the engine fires on the stored record, whatever
         snapshot it holds: the outcome is the pure layer's on the stored record."""
-        live = [h for h in self.histories if self.spec.allowed(h.record)]
-        if not live:
+        history = self.pick_live(data)
+        if history is None:
             return
-        history = self.pick(data, live)
         record = history.record
-        event = self.draw_allowed_event(data, history)
-        at, actor = self.next_time(data), self.draw_actor(data, event, record)
-        fields = self.draw_fields(data, event, record)
+        event, at, actor, fields = self.draw_allowed_firing(data, history)
         note(f"fire {event!r} on {history!r} without expected_version")
         before = snapshot(record)
         try:

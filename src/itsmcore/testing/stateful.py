@@ -190,6 +190,27 @@ class ProcessStateMachine(RuleBasedStateMachine):
         """One of ``histories``."""
         return histories[data.draw(indices(len(histories)), label="record")]
 
+    def pick_live(self, data: DataObject) -> RecordHistory | None:
+        """One of the records the spec still allows an event on, or ``None``."""
+        live = [h for h in self.histories if self.spec.allowed(h.record)]
+        return self.pick(data, live) if live else None
+
+    def draw_allowed_firing(
+        self, data: DataObject, history: RecordHistory
+    ) -> tuple[str, datetime, Actor, dict[str, Any]]:
+        """``(event, at, actor, fields)`` for firing an allowed event on ``history``'s
+        record: the event (:meth:`draw_allowed_event`), the clock moved forward, an
+        actor and fields for that event."""
+        record = history.record
+        event = self.draw_allowed_event(data, history)
+        at = self.next_time(data)
+        return (
+            event,
+            at,
+            self.draw_actor(data, event, record),
+            self.draw_fields(data, event, record),
+        )
+
     def next_time(self, data: DataObject) -> datetime:
         """Move the clock forward by zero or more and return it in one of :attr:`zones`."""
         # The clock is kept in UTC: wall-clock arithmetic in a zone drops ``fold`` and
@@ -299,10 +320,9 @@ class ProcessStateMachine(RuleBasedStateMachine):
     def fire_allowed_events(self, data: DataObject) -> None:
         """Fire one to five events the spec allows, in a row, on one record: each
         succeeds, or a guard, a role or a field check refuses it and nothing changes."""
-        live = [h for h in self.histories if self.spec.allowed(h.record)]
-        if not live:
+        history = self.pick_live(data)
+        if history is None:
             return
-        history = self.pick(data, live)
         for _ in range(data.draw(RUN, label="run")):
             if not self.spec.allowed(history.record):
                 break
@@ -311,10 +331,7 @@ class ProcessStateMachine(RuleBasedStateMachine):
     def fire_allowed_event(self, data: DataObject, history: RecordHistory) -> None:
         """Fire one allowed event on ``history``'s record and check the outcome."""
         record = history.record
-        event = self.draw_allowed_event(data, history)
-        at = self.next_time(data)
-        actor = self.draw_actor(data, event, record)
-        fields = self.draw_fields(data, event, record)
+        event, at, actor, fields = self.draw_allowed_firing(data, history)
         note(f"fire {event!r} on {history!r} at {at.isoformat()} by {_who(actor)} {fields!r}")
         before = snapshot(record)
         try:
