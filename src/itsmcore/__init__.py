@@ -44,6 +44,7 @@ from itsmcore.records import (
     Step,
     apply_changes,
     fields_as_of,
+    links_after,
 )
 from itsmcore.registry import BUILTINS, Context, Registry
 from itsmcore.relations import DEFAULT_LINK_RULES, ImpactedItem, LinkKind, LinkRules
@@ -117,6 +118,7 @@ __all__ = [
     "event_hash",
     "fields_as_of",
     "hookimpl",
+    "links_after",
     "load",
     "load_policy",
     "load_spec",

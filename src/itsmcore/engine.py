@@ -55,7 +55,7 @@ from itsmcore.catalog import catalog as builtin_catalog
 from itsmcore.errors import ConcurrencyError, ItsmError, StorageError, ValidationError
 from itsmcore.improvement.kpis import History, KpiValue
 from itsmcore.improvement.sources import compute_kpi
-from itsmcore.machine import apply_link
+from itsmcore.machine import apply_link, apply_unlink
 from itsmcore.monitoring import MonitoringPolicy, Observation
 from itsmcore.ports.plugins import PluginHost
 from itsmcore.ports.storage import Deadline, Notification, Storage
@@ -322,8 +322,7 @@ class Engine:
         either record is missing and ``ValidationError`` for an unknown kind, a process
         pair the kind does not allow (naming the allowed ones), or a duplicate link.
         """
-        if not isinstance(kind, str) or not kind.isidentifier() or len(kind) > _LINK_KIND_MAX:
-            raise ValidationError.single("$.kind", "a link kind is a short identifier")
+        _check_link_kind(kind)
         at = require_aware(at, "$.at").astimezone(UTC)
         self.link_rules.kind(kind)  # an unknown kind fails before any load
         placed = self.link_rules.place(
@@ -334,6 +333,50 @@ class Engine:
         steps = [
             apply_link(source, self.spec_of(source), link, actor=actor),
             apply_link(target, self.spec_of(target), link, actor=actor),
+        ]
+        self._commit(steps)
+        return link
+
+    def unlink(
+        self,
+        source_id: str,
+        target_id: str,
+        kind: str,
+        *,
+        at: datetime,
+        actor: Actor,
+    ) -> Link:
+        """Remove the ``kind`` link between two records; audited on both sides.
+
+        The mirror of :meth:`link`: both records get an ``unlink`` event in one atomic
+        save, carrying the link as it was added, and it leaves their ``links`` (so
+        :meth:`impact` no longer follows it). ``kind`` may be the inverse name, as for
+        :meth:`link`; a symmetric kind is found either way round. The process pair is
+        not checked again: a link the rules allowed can always be removed. Returns the
+        removed :class:`Link`. Raises ``NotFound`` when either record is missing and
+        ``ValidationError`` for an unknown kind or when the two records have no such
+        link.
+        """
+        _check_link_kind(kind)
+        at = require_aware(at, "$.at").astimezone(UTC)
+        found, inverted = self.link_rules.kind(kind)  # an unknown kind fails before any load
+        source, target = self.storage.load(source_id), self.storage.load(target_id)
+        if inverted:
+            source, target = target, source
+        wanted = [(found.name, source.id, target.id)]
+        if found.symmetric:
+            wanted.append((found.name, target.id, source.id))
+        link = next((x for x in source.links if x.key in wanted), None)
+        if link is None:
+            raise ValidationError.single(
+                "$.link",
+                f"{source.id} and {target.id} have no {found.name} link "
+                f"({source.id} -> {target.id}); their links: "
+                f"{_describe_links(source, target.id)}",
+            )
+        steps = [
+            apply_unlink(source, self.spec_of(source), link, at=at, actor=actor),
+            apply_unlink(target, self.spec_of(target), link, at=at, actor=actor),
         ]
         self._commit(steps)
         return link
@@ -634,3 +677,19 @@ def _over(cls: type[Engine], storage: Storage, options: dict[str, Any]) -> Engin
     except BaseException:
         storage.close()
         raise
+
+
+def _check_link_kind(kind: Any) -> None:
+    """Refuse anything but a short identifier as a link kind, before any lookup."""
+    if not isinstance(kind, str) or not kind.isidentifier() or len(kind) > _LINK_KIND_MAX:
+        raise ValidationError.single("$.kind", "a link kind is a short identifier")
+
+
+def _describe_links(record: Record, other_id: str) -> str:
+    """The links between ``record`` and ``other_id``, for an error message."""
+    between = [
+        f"{x.kind} {x.source} -> {x.target}"
+        for x in record.links
+        if other_id in (x.source, x.target)
+    ]
+    return ", ".join(between) or "none"

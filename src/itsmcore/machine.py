@@ -32,13 +32,13 @@ from itsmcore.errors import (
     ValidationError,
     did_you_mean,
 )
-from itsmcore.records import Actor, Event, FieldMap, Link, Record, Step
+from itsmcore.records import Actor, Event, FieldMap, Link, Record, Step, links_after
 from itsmcore.registry import Context, EffectFn, GuardFn
 
 if TYPE_CHECKING:
     from itsmcore.spec import FieldSpec, ProcessSpec, StateSpec, TransitionSpec
 
-__all__ = ["CompiledProcess", "apply_link", "compile_spec", "replay"]
+__all__ = ["CompiledProcess", "apply_link", "apply_unlink", "compile_spec", "replay"]
 
 
 class _Table(Machine):
@@ -642,7 +642,7 @@ def _build(
             updated_at=at,
             opened_by=record.opened_by,
             head=digest,
-            links=(*record.links, link) if link is not None else record.links,
+            links=links_after(record.links, name, link),
         )
     return Step(record=new, event=event)
 
@@ -680,6 +680,45 @@ def apply_link(record: Record, spec: ProcessSpec, link: Link, *, actor: Actor) -
         actor=actor,
         changes={},
         link=link,
+    )
+
+
+def apply_unlink(
+    record: Record, spec: ProcessSpec, link: Link, *, at: datetime, actor: Actor
+) -> Step:
+    """Remove ``link`` from ``record`` as an ``unlink`` event at ``at`` (any state).
+
+    The link is found by :attr:`~itsmcore.Link.key` (kind and ends; its ``at`` is not
+    compared); the event carries the link as it was added, so the history says which
+    relation ended and since when it stood. Raises ``ValidationError`` when the record
+    holds no such link, for a bad actor or time, or when ``at`` is before the record's
+    last event.
+    """
+    errors: list[tuple[str, str]] = []
+    _check_actor(actor, errors)
+    at = _check_time(at, errors)
+    if not isinstance(link, Link):
+        raise ValidationError.single("$.link", "expected a Link")
+    stored = next((x for x in record.links if x.key == link.key), None)
+    if stored is None:
+        errors.append(
+            ("$.link", f"{record.id} has no {link.kind} link {link.source} -> {link.target}")
+        )
+    if not errors and at < record.updated_at:
+        errors.append(("$.at", "is before the record's last event; events never go back"))
+    if errors or stored is None:
+        raise ValidationError(errors)
+    return _build(
+        record=record,
+        spec=spec,
+        record_id=record.id,
+        name="unlink",
+        source=record.state,
+        target=record.state,
+        at=at,
+        actor=actor,
+        changes={},
+        link=stored,
     )
 
 
@@ -735,7 +774,7 @@ def replay(spec: ProcessSpec, events: Sequence[Event]) -> Record:
             updated_at=ev.at,
             opened_by=record.opened_by,
             head=ev.hash,
-            links=(*record.links, ev.link) if ev.link is not None else record.links,
+            links=links_after(record.links, ev.name, ev.link),
         )
     assert record is not None
     return record

@@ -29,6 +29,7 @@ __all__ = [
     "Step",
     "apply_changes",
     "fields_as_of",
+    "links_after",
 ]
 
 
@@ -120,6 +121,20 @@ def fields_as_of(events: Iterable[Event]) -> dict[str, Any]:
     return fields
 
 
+def links_after(links: tuple[Link, ...], name: str, link: Link | None) -> tuple[Link, ...]:
+    """The links a record has after an event named ``name`` carrying ``link``: a ``link``
+    event adds its link, an ``unlink`` event removes the link with the same
+    :attr:`Link.key`, any other event keeps them. The one rule by which events rebuild a
+    record's links (the kernel, :func:`~itsmcore.replay` and hosts' projections)."""
+    if link is None:
+        return links
+    if name == "unlink":
+        return tuple(x for x in links if x.key != link.key)
+    if name == "link":
+        return (*links, link)
+    return links
+
+
 def _to_fieldmap(value: Mapping[str, Any] | None) -> FieldMap:
     if isinstance(value, FieldMap):
         return value
@@ -170,6 +185,12 @@ class Link:
         """The id at the other end of the link, seen from ``record_id``."""
         return self.target if record_id == self.source else self.source
 
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """``(kind, source, target)``: what makes a link the same link, whenever it was
+        made. A record holds at most one link per key; ``unlink`` removes by key."""
+        return (self.kind, self.source, self.target)
+
 
 @attrs.frozen(slots=True)
 class Event:
@@ -178,7 +199,8 @@ class Event:
     ``changes`` maps field names to their new values (``None`` = cleared). ``source`` is
     ``None`` for the ``open`` event. ``prev_hash`` is the hash of the previous event of the
     same record (64 zeros for version 1) and ``hash`` is SHA-256 over the canonical form
-    described in :mod:`itsmcore.chain`. ``link`` is set only on ``link`` events.
+    described in :mod:`itsmcore.chain`. ``link`` is set only on ``link`` events (the link
+    added) and ``unlink`` events (the link removed, as it was added).
     """
 
     record_id: str

@@ -50,8 +50,9 @@ FIELD_TYPES: Final = frozenset(
     {"str", "text", "int", "float", "bool", "datetime", "date", "duration", "enum", "list", "ref"}
 )
 
-#: Event names the kernel reserves: ``open`` (creation) and ``link`` (a relation).
-RESERVED_EVENTS: Final = frozenset({"open", "link"})
+#: Event names the kernel reserves: ``open`` (creation), ``link`` and ``unlink`` (a
+#: relation added or removed).
+RESERVED_EVENTS: Final = frozenset({"open", "link", "unlink"})
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _SELF: Final = "="

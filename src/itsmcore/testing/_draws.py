@@ -37,9 +37,9 @@ ACTOR_IDS: Final = st.sampled_from(DEFAULT_ACTOR_IDS)
 #: How far before a record's last event a back-dated attempt is (1 µs to 30 days).
 BACK: Final = st.integers(1, 30 * 86_400 * 1_000_000).map(lambda us: timedelta(microseconds=us))
 #: Event names no spec should allow: reserved, misspelt, empty, or random.
-MADE_UP: Final = st.sampled_from(("open", "link", "no_such_event", "Assign", "")) | st.from_regex(
-    r"[a-z][a-z0-9_]{0,15}", fullmatch=True
-)
+MADE_UP: Final = st.sampled_from(
+    ("open", "link", "unlink", "no_such_event", "Assign", "")
+) | st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -26,7 +26,7 @@ from hypothesis.strategies import DataObject
 
 from itsmcore.engine import Engine
 from itsmcore.errors import ConcurrencyError, Forbidden, ItsmError, NotFound
-from itsmcore.machine import apply_link
+from itsmcore.machine import apply_link, apply_unlink
 from itsmcore.records import Actor, Link, Record, Step
 from itsmcore.testing._draws import choice, indices
 from itsmcore.testing.laws import LawViolated, expect, snapshot
@@ -134,6 +134,22 @@ class EngineStateMachine(ProcessStateMachine):
                 apply_link(target, self.spec, link, actor=actor),
             ),
             lambda: self.engine.link(link.source, link.target, link.kind, at=link.at, actor=actor),
+        )
+        for step in steps:
+            self._expect_saved(step)
+        return steps
+
+    def do_unlink(
+        self, source: Record, target: Record, link: Link, *, at: datetime, actor: Actor
+    ) -> tuple[Step, Step]:
+        """Unlink through the engine, compared with the pure ``apply_unlink`` on both."""
+        steps = self._agree(
+            f"unlink {link.kind} {link.source} -> {link.target}",
+            lambda: (
+                apply_unlink(source, self.spec, link, at=at, actor=actor),
+                apply_unlink(target, self.spec, link, at=at, actor=actor),
+            ),
+            lambda: self.engine.unlink(link.source, link.target, link.kind, at=at, actor=actor),
         )
         for step in steps:
             self._expect_saved(step)

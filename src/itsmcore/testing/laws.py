@@ -113,8 +113,9 @@ def check_step(
     actor: Actor,
 ) -> None:
     """The laws of one step from ``before``: one more version, the event named
-    ``event`` from the old state to a target the spec declares for it (``link`` keeps
-    the state), the chain extended, time and actor kept, the new fields are the old ones
+    ``event`` from the old state to a target the spec declares for it (``link`` and
+    ``unlink`` keep the state and add or remove their link; no other event touches
+    links), the chain extended, time and actor kept, the new fields are the old ones
     plus the event's changes, and the changes list only real changes."""
     new, ev = step.record, step.event
     expect(ev.record_id == before.id and new.id == before.id, "an event keeps the record id")
@@ -130,9 +131,18 @@ def check_step(
     for name, value in ev.changes.items():
         real = name in before.fields if value is None else before.get(name) != value
         expect(real, f"an event lists only real changes ({name!r})")
-    if event == "link":
-        expect(new.state == before.state, "a link keeps the state")
+    if event in ("link", "unlink"):
+        expect(new.state == before.state, f"{event} keeps the state")
+        expect(ev.link is not None, f"{event} carries its link")
+        assert ev.link is not None
+        others = [x for x in before.links if x.key != ev.link.key]
+        if event == "link":
+            expect(new.links == (*before.links, ev.link), "link adds its link")
+        else:
+            expect(len(others) == len(before.links) - 1, "unlink removes a link the record had")
+            expect(new.links == tuple(others), "unlink removes its link and keeps the others")
         return
+    expect(ev.link is None and new.links == before.links, "only link and unlink touch links")
     targets = {
         before.state if t.target == "=" else t.target
         for t in transitions_for(spec, before.state, event)
@@ -148,7 +158,7 @@ def check_history(spec: ProcessSpec, record: Record, events: Sequence[Event]) ->
     """The laws of a whole history: version = number of events (1..n, the first
     ``open``); the chain verifies and ends at the record's head; replay equals the
     record; times never go backwards; each event starts where the last ended; a terminal
-    state stays terminal (only ``link`` events follow)."""
+    state stays terminal (only ``link`` and ``unlink`` events follow)."""
     expect(bool(events), "a record has at least its open event")
     expect(record.version == len(events), "version equals the number of events")
     expect(
@@ -175,7 +185,7 @@ def check_history(spec: ProcessSpec, record: Record, events: Sequence[Event]) ->
         if spec.is_terminal(ev.target):
             for later in events[i + 1 :]:
                 expect(
-                    later.name == "link" and later.target == ev.target,
+                    later.name in ("link", "unlink") and later.target == ev.target,
                     f"terminal state {ev.target!r} stays terminal (then {later.name!r} "
                     f"to {later.target!r})",
                 )

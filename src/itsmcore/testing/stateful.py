@@ -50,7 +50,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from hypothesis.strategies import DataObject, SearchStrategy
 
 from itsmcore.errors import Forbidden, GuardFailed, InvalidTransition, ItsmError, ValidationError
-from itsmcore.machine import apply_link
+from itsmcore.machine import apply_link, apply_unlink
 from itsmcore.records import Actor, Event, Link, Record, Step
 from itsmcore.spec import ProcessSpec
 from itsmcore.testing._draws import (
@@ -178,6 +178,15 @@ class ProcessStateMachine(RuleBasedStateMachine):
         return (
             apply_link(source, self.spec, link, actor=actor),
             apply_link(target, self.spec, link, actor=actor),
+        )
+
+    def do_unlink(
+        self, source: Record, target: Record, link: Link, *, at: datetime, actor: Actor
+    ) -> tuple[Step, Step]:
+        """Remove ``link`` from both records; the steps for ``source`` and ``target``."""
+        return (
+            apply_unlink(source, self.spec, link, at=at, actor=actor),
+            apply_unlink(target, self.spec, link, at=at, actor=actor),
         )
 
     def check_stored(self, history: RecordHistory) -> None:
@@ -460,6 +469,46 @@ class ProcessStateMachine(RuleBasedStateMachine):
             expect(same_link(step.record.links[-1], link), "a link is kept on both records")
             history.advance(step)
             self.check_stored(history)
+
+    @rule(data=st.data())
+    def unlink_records(self, data: DataObject) -> None:
+        """Remove a link between two records (in any state): both get an ``unlink``
+        event that keeps their state, carries the link as it was added and drops it from
+        their links. One time in four the link asked for is one they do not hold (another
+        kind between the same ends): a ``ValidationError``, and nothing changes."""
+        linked = [h for h in self.histories if h.record.links]
+        if not linked:
+            return
+        history = self.pick(data, linked)
+        links = history.record.links
+        link = links[data.draw(indices(len(links)), label="link")]
+        by_id = {h.record.id: h for h in self.histories}
+        source, target = by_id[link.source], by_id[link.target]
+        held = {x.key for x in source.record.links}
+        absent = tuple(k for k in self.link_kinds if (k, link.source, link.target) not in held)
+        if absent and data.draw(indices(4), label="a link they do not hold?") == 0:
+            link = attrs.evolve(link, kind=data.draw(choice(absent), label="kind"))
+        at = self.next_time(data)
+        actor = self.draw_actor(data, "unlink", None)
+        stored = next((x for x in source.record.links if x.key == link.key), None)
+        note(f"unlink {source!r} -{link.kind}-> {target!r} at {at.isoformat()}")
+        before = (snapshot(source.record), snapshot(target.record))
+        try:
+            first, second = self.do_unlink(source.record, target.record, link, at=at, actor=actor)
+        except ValidationError as exc:
+            note(f"  refused: {exc}")
+            statistic("unlink refused")
+            expect(stored is None, f"only a link the records do not hold is refused ({exc})")
+            self.check_unchanged(source, before[0], "a refused unlink changes nothing")
+            self.check_unchanged(target, before[1], "a refused unlink changes nothing")
+            return
+        statistic("unlink accepted")
+        expect(stored is not None, "removing a link the records do not hold is refused")
+        for side, step in ((source, first), (target, second)):
+            check_step(self.spec, side.record, step, event="unlink", at=at, actor=actor)
+            expect(step.event.link == stored, "an unlink event carries the link as added")
+            side.advance(step)
+            self.check_stored(side)
 
     # -- invariants -------------------------------------------------------------------------
 
