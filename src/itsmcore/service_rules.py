@@ -108,7 +108,7 @@ class ServiceRules:
     @hookimpl
     def itsmcore_authorize(self, actor: Actor, record: Record, event: Event) -> bool | None:
         """Check the references, deliveries, capacity and invocations of ``event``."""
-        if event.name == "link":
+        if event.name in ("link", "unlink"):
             return None
         opening = event.name == "open"
         for (process, name), target in REFERENCES.items():

@@ -292,6 +292,27 @@ def test_change_rates_are_exact_over_completed_and_opened_changes() -> None:
     assert (caused.numerator, caused.denominator) == (1, 2)
 
 
+def test_changes_causing_incidents_counts_only_links_standing_at_the_period_end() -> None:
+    engine = ic.Engine.in_memory()
+    ok = _change(engine, at(2, 9), "emergency", "successful")
+    incident = _incident(engine, at(5), [])
+    engine.link(incident, ok, "caused_by", at=at(5, 1), actor=AGENT)
+
+    def caused(period: Period) -> tuple[object, object]:
+        log = [
+            kpis.History.of(engine.get(r), engine.history(r)) for r in engine.storage.record_ids()
+        ]
+        value = kpis.compute("changes_causing_incidents", log, period=period)
+        return value.numerator, value.denominator
+
+    assert caused(NOV) == (1, 1)
+    # The attribution was wrong: removed in December, November's figure stays.
+    engine.unlink(incident, ok, "caused_by", at=at(3, month=12), actor=AGENT)
+    assert caused(NOV) == (1, 1)
+    december = Period(at(1), at(31, month=12))
+    assert caused(december) == (0, 1)
+
+
 def test_sla_compliance_counts_stopped_cycles_without_breach() -> None:
     from itsmcore.sla import SlaRules
 

@@ -94,6 +94,23 @@ def test_transitions_are_counted_with_the_median_time_in_their_source(
         v.transition("new", "resolve", "resolved")
 
 
+def test_link_and_unlink_events_are_relations_not_transitions() -> None:
+    from itsmcore.machine import apply_link, apply_unlink
+
+    plain = _history("INC-A", [("assign", 10, {"assignee": "bob"})])
+    opened = SPEC.open(record_id="INC-A", at=T0, actor=AGENT, fields=OPEN)
+    link = ic.Link("relates_to", "INC-A", "INC-Z", T0 + m(1))
+    step = apply_link(opened.record, SPEC, link, actor=AGENT)
+    events = [opened.event, step.event]
+    step = apply_unlink(step.record, SPEC, link, at=T0 + m(2), actor=AGENT)
+    events.append(step.event)
+    step = SPEC.fire(step.record, "assign", at=T0 + m(10), actor=AGENT, fields={"assignee": "bob"})
+    related = History.of(step.record, (*events, step.event))
+    a, b = process_map([plain]).version("incident"), process_map([related]).version("incident")
+    assert b.transitions == a.transitions
+    assert b.events == a.events == 2
+
+
 def test_rework_reopens_and_handoffs(incident_map: ProcessMap) -> None:
     v = incident_map.version("incident")
     assert (v.rework_records, v.rework_share) == (1, Fraction(1, 4))

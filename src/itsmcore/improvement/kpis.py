@@ -31,7 +31,7 @@ import attrs
 from itsmcore.catalog import Catalog
 from itsmcore.catalog import catalog as builtin_catalog
 from itsmcore.errors import NotFound, ValidationError, did_you_mean
-from itsmcore.records import Event, FieldMap, Record, fields_as_of
+from itsmcore.records import Event, FieldMap, Link, Record, fields_as_of, links_after
 from itsmcore.sla.availability import Outage, Period, availability
 from itsmcore.sla.clock import measure
 
@@ -250,13 +250,11 @@ def _changes_causing(hs: Iterable[History], period: Period, opts: Mapping[str, A
     hits = 0
     for events, _ in population:
         rid = events[0].record_id
-        hits += any(
-            e.link is not None
-            and e.link.kind == kind
-            and e.link.target == rid
-            and e.link.source in incidents
-            for e in events
-        )
+        # The links standing at the period's end: one removed (unlink) does not count.
+        standing: tuple[Link, ...] = ()
+        for e in events:
+            standing = links_after(standing, e.name, e.link)
+        hits += any(x.kind == kind and x.target == rid and x.source in incidents for x in standing)
     return _ratio("changes_causing_incidents", period, hits, len(population))
 
 

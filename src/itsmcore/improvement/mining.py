@@ -10,8 +10,8 @@ followed different rules, so they are never mixed):
   of the times (it is counted as a visit);
 * per **transition** ``(source, event, target)``: its count, and for a state change the
   median and mean time spent in ``source`` before taking it. The opening is the
-  transition ``(None, "open", initial)``. ``link`` events (relations, not steps of the
-  process) are not transitions; self-transitions such as ``update`` are;
+  transition ``(None, "open", initial)``. ``link`` and ``unlink`` events (relations, not steps
+  of the process) are not transitions; self-transitions such as ``update`` are;
 * **rework**: records that entered some state a second time (``revisits`` per state),
   and reopenings (events named in ``reopen_events``);
 * **hand-offs**: events that change ``assignee`` or ``group`` (``handoff_fields``)
@@ -259,7 +259,7 @@ def _tally_history(
     rework = False
     for event in events:
         name = event.name
-        if name == "link":
+        if name in ("link", "unlink"):  # relations, not steps of the process
             continue
         tally.events += 1
         target, at, changes = event.target, event.at, event.changes
