@@ -21,7 +21,8 @@ no NaN or infinities::
 Field values use the JSON form of :mod:`itsmcore._values`: datetimes as
 ``{"$datetime": "<UTC instant>"}``, dates as ``{"$date": "YYYY-MM-DD"}``, durations as
 ``{"$timedelta": <microseconds>}``, tuples as lists. The first event's ``prev_hash`` is
-64 zeros (:data:`GENESIS`).
+64 zeros (:data:`GENESIS`). ``link`` is the link a ``link`` event adds or an ``unlink``
+event removes (as it was added), ``null`` on every other event.
 """
 
 from __future__ import annotations
