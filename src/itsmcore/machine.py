@@ -8,22 +8,22 @@ machine is the validated transition table: the per-(state, event) lookup used at
 time is read from it once, at compile time.
 
 The operations are pure: time is an argument, nothing is read from the clock or the
-disk, and a failure raises before anything is built.
+disk, and a failure raises before anything is built. Input checks live in
+:mod:`itsmcore._inputs`; building the step, the relation events (``apply_link``,
+``apply_unlink``) and :func:`replay` in :mod:`itsmcore._steps` (exported from here).
 """
 
 from __future__ import annotations
 
-import hashlib
-import math
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
 from transitions import Machine
 
-from itsmcore._time import require_aware, to_utc_text
-from itsmcore.chain import GENESIS, canonical_bytes, verify_chain
+from itsmcore._inputs import check_actor, check_time, coerce_value, encodable
+from itsmcore._steps import apply_link, apply_unlink, build_step, replay
 from itsmcore.errors import (
     Forbidden,
     GuardFailed,
@@ -32,7 +32,7 @@ from itsmcore.errors import (
     ValidationError,
     did_you_mean,
 )
-from itsmcore.records import Actor, Event, FieldMap, Link, Record, Step, links_after
+from itsmcore.records import Actor, FieldMap, Record, Step
 from itsmcore.registry import Context, EffectFn, GuardFn
 
 if TYPE_CHECKING:
@@ -231,7 +231,7 @@ class CompiledProcess:
                 else:
                     out[name] = None
                 continue
-            problem, coerced = _coerce(fspec, value)
+            problem, coerced = coerce_value(fspec, value)
             if problem:
                 errors.append((path, problem))
             else:
@@ -253,11 +253,11 @@ class CompiledProcess:
             not isinstance(record_id, str)
             or not record_id
             or len(record_id) > 200
-            or not _encodable(record_id)
+            or not encodable(record_id)
         ):
             errors.append(("$.record_id", "must be a non-empty string of at most 200 chars"))
-        _check_actor(actor, errors)
-        at = _check_time(at, errors)
+        check_actor(actor, errors)
+        at = check_time(at, errors)
         changes = self.validate_fields(fields, errors)
         self._check_set_by("open", changes, errors)
         if errors:
@@ -273,7 +273,7 @@ class CompiledProcess:
             raise ValidationError(errors)
         changes = {k: v for k, v in changes.items() if v is not None}
         changes, _ = self._run(branch, None, "open", None, actor, at, changes, FieldMap())
-        return _build(
+        return build_step(
             record=None,
             spec=self.spec,
             record_id=record_id,
@@ -305,8 +305,8 @@ class CompiledProcess:
                 f"{record.spec_version}; this spec is {self.spec.name!r} version "
                 f"{self.spec.version} (use catalog.get(name, version=...))",
             )
-        _check_actor(actor, errors)
-        at = _check_time(at, errors)
+        check_actor(actor, errors)
+        at = check_time(at, errors)
         if not errors and at < record.updated_at:
             errors.append(
                 (
@@ -368,7 +368,7 @@ class CompiledProcess:
             for k, v in changes.items()
             if (v is None and k in current) or (v is not None and current.get(k) != v)
         }
-        return _build(
+        return build_step(
             record=record,
             spec=self.spec,
             record_id=record.id,
@@ -396,7 +396,7 @@ class CompiledProcess:
             if value is None:
                 out[key] = None
                 continue
-            problem, coerced = _coerce(fspec, value)
+            problem, coerced = coerce_value(fspec, value)
             if problem:
                 problems.append(f"{key!r}: {problem}")
             else:
@@ -473,308 +473,3 @@ def _first_failure(checks: Iterable[tuple[str, GuardFn]], ctx: Context) -> tuple
         if reason is not None:
             return name, reason
     return None
-
-
-def _check_actor(actor: Any, errors: list[tuple[str, str]]) -> None:
-    if not isinstance(actor, Actor) or not isinstance(actor.id, str) or not actor.id:
-        errors.append(("$.actor", "expected an itsmcore.Actor with a non-empty id"))
-    elif not _encodable(actor.id) or not all(
-        isinstance(r, str) and _encodable(r) for r in actor.roles
-    ):
-        errors.append(("$.actor", "ids and roles must be valid Unicode text"))
-
-
-def _encodable(text: str) -> bool:
-    """False for strings that UTF-8 cannot encode (lone surrogates)."""
-    if text.isascii():
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _check_time(at: Any, errors: list[tuple[str, str]]) -> datetime:
-    """Check ``at`` and return it in UTC (the event log is kept in UTC, so equal
-    instants are equal values whatever zone the caller used)."""
-    try:
-        return require_aware(at, "$.at").astimezone(UTC)
-    except ValidationError as exc:
-        errors.extend(exc.errors)
-        return at  # type: ignore[no-any-return]
-
-
-def _coerce(fspec: FieldSpec, value: Any) -> tuple[str | None, Any]:
-    """Check one value against its field spec; return (problem, coerced value)."""
-    kind = fspec.type
-    if kind in ("str", "text", "ref"):
-        if not isinstance(value, str):
-            return f"expected a string, got {type(value).__name__}", None
-        if kind != "text" and len(value) > 10_000:
-            return "is longer than 10,000 characters", None
-        if not _encodable(value):
-            return "is not valid Unicode text (lone surrogate)", None
-        return None, value
-    if kind == "enum":
-        if not isinstance(value, str):
-            return f"expected a string, got {type(value).__name__}", None
-        if value not in fspec.choices:
-            hint = did_you_mean(value, fspec.choices)
-            return f"{value!r} is not one of {', '.join(fspec.choices)}{hint}", None
-        return None, value
-    if kind == "bool":
-        if not isinstance(value, bool):
-            return f"expected true or false, got {type(value).__name__}", None
-        return None, value
-    if kind in ("int", "float"):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return f"expected a number, got {type(value).__name__}", None
-        if kind == "int" and not isinstance(value, int):
-            return "expected a whole number", None
-        if isinstance(value, float) and not math.isfinite(value):
-            return "must be a finite number", None
-        if fspec.minimum is not None and value < fspec.minimum:
-            return f"must be at least {_num(fspec.minimum)}", None
-        if fspec.maximum is not None and value > fspec.maximum:
-            return f"must be at most {_num(fspec.maximum)}", None
-        return None, float(value) if kind == "float" else value
-    if kind == "datetime":
-        if not isinstance(value, datetime):
-            return f"expected a datetime, got {type(value).__name__}", None
-        if value.tzinfo is None or value.utcoffset() is None:
-            return "naive datetime: attach a time zone", None
-        return None, value.astimezone(UTC)
-    if kind == "date":
-        if isinstance(value, datetime) or not isinstance(value, date):
-            return f"expected a date, got {type(value).__name__}", None
-        return None, value
-    if kind == "duration":
-        if not isinstance(value, timedelta):
-            return f"expected a timedelta, got {type(value).__name__}", None
-        return None, value
-    if kind == "list":
-        if isinstance(value, str) or not isinstance(value, list | tuple):
-            return f"expected a list of strings, got {type(value).__name__}", None
-        items = tuple(value)
-        for i, item in enumerate(items):
-            if not isinstance(item, str) or not _encodable(item):
-                return f"item {i} must be a string of valid Unicode text", None
-            if fspec.choices and item not in fspec.choices:
-                return f"item {i} {item!r} is not one of {', '.join(fspec.choices)}", None
-        return None, items
-    return f"unsupported field type {kind!r}", None  # pragma: no cover - checked by spec
-
-
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
-
-
-def _build(
-    *,
-    record: Record | None,
-    spec: ProcessSpec,
-    record_id: str,
-    name: str,
-    source: str | None,
-    target: str,
-    at: datetime,
-    actor: Actor,
-    changes: Mapping[str, Any],
-    link: Link | None = None,
-    fields: FieldMap | None = None,
-) -> Step:
-    version = 1 if record is None else record.version + 1
-    prev = GENESIS if record is None else record.head
-    digest = hashlib.sha256(
-        canonical_bytes(
-            record_id=record_id,
-            version=version,
-            name=name,
-            source=source,
-            target=target,
-            at_text=to_utc_text(at),
-            actor=actor,
-            changes=changes,
-            prev_hash=prev,
-            link=link,
-        )
-    ).hexdigest()
-    fmap = FieldMap(changes)
-    event = Event(
-        record_id=record_id,
-        version=version,
-        name=name,
-        source=source,
-        target=target,
-        at=at,
-        actor=actor,
-        changes=fmap,
-        prev_hash=prev,
-        hash=digest,
-        link=link,
-    )
-    if record is None:
-        new = Record(
-            id=record_id,
-            process=spec.name,
-            spec_version=spec.version,
-            state=target,
-            version=1,
-            fields=FieldMap({k: v for k, v in changes.items() if v is not None}),
-            opened_at=at,
-            updated_at=at,
-            opened_by=actor.id,
-            head=digest,
-            links=(),
-        )
-    else:
-        new = Record(
-            id=record.id,
-            process=record.process,
-            spec_version=record.spec_version,
-            state=target,
-            version=version,
-            fields=fields
-            if fields is not None
-            else (record.fields.updated(changes) if changes else record.fields),
-            opened_at=record.opened_at,
-            updated_at=at,
-            opened_by=record.opened_by,
-            head=digest,
-            links=links_after(record.links, name, link),
-        )
-    return Step(record=new, event=event)
-
-
-def apply_link(record: Record, spec: ProcessSpec, link: Link, *, actor: Actor) -> Step:
-    """Record ``link`` on ``record`` as a ``link`` event at ``link.at`` (any state).
-
-    Raises ``ValidationError`` when the link is already there, is not about this record,
-    or is dated before the record's last event.
-    """
-    errors: list[tuple[str, str]] = []
-    _check_actor(actor, errors)
-    at = _check_time(link.at, errors)
-    if record.id not in (link.source, link.target):
-        errors.append(("$.link", f"the link does not involve record {record.id!r}"))
-    if link.source == link.target:
-        errors.append(("$.link", "a record cannot be linked to itself"))
-    if not errors and link.at < record.updated_at:
-        errors.append(("$.at", "is before the record's last event; events never go back"))
-    same = (link.kind, link.source, link.target)
-    if any((x.kind, x.source, x.target) == same for x in record.links):
-        errors.append(("$.link", f"{link.kind} {link.source} -> {link.target} already exists"))
-    if errors:
-        raise ValidationError(errors)
-    if at is not link.at:
-        link = attrs.evolve(link, at=at)
-    return _build(
-        record=record,
-        spec=spec,
-        record_id=record.id,
-        name="link",
-        source=record.state,
-        target=record.state,
-        at=link.at,
-        actor=actor,
-        changes={},
-        link=link,
-    )
-
-
-def apply_unlink(
-    record: Record, spec: ProcessSpec, link: Link, *, at: datetime, actor: Actor
-) -> Step:
-    """Remove ``link`` from ``record`` as an ``unlink`` event at ``at`` (any state).
-
-    The link is found by :attr:`~itsmcore.Link.key` (kind and ends; its ``at`` is not
-    compared); the event carries the link as it was added, so the history says which
-    relation ended and since when it stood. Raises ``ValidationError`` when the record
-    holds no such link, for a bad actor or time, or when ``at`` is before the record's
-    last event.
-    """
-    errors: list[tuple[str, str]] = []
-    _check_actor(actor, errors)
-    at = _check_time(at, errors)
-    if not isinstance(link, Link):
-        raise ValidationError.single("$.link", "expected a Link")
-    stored = next((x for x in record.links if x.key == link.key), None)
-    if stored is None:
-        errors.append(
-            ("$.link", f"{record.id} has no {link.kind} link {link.source} -> {link.target}")
-        )
-    if not errors and at < record.updated_at:
-        errors.append(("$.at", "is before the record's last event; events never go back"))
-    if errors or stored is None:
-        raise ValidationError(errors)
-    return _build(
-        record=record,
-        spec=spec,
-        record_id=record.id,
-        name="unlink",
-        source=record.state,
-        target=record.state,
-        at=at,
-        actor=actor,
-        changes={},
-        link=stored,
-    )
-
-
-def replay(spec: ProcessSpec, events: Sequence[Event]) -> Record:
-    """Rebuild a record from its complete history (versions 1..n), exactly.
-
-    Verifies the hash chain first (``ChainBroken``), then the invariants the chain
-    alone does not prove (anyone can recompute SHA-256): every state the events reach
-    exists in ``spec``, each event leaves the state the previous one reached, and no
-    event is dated before the one before it (``ValidationError`` otherwise). Events are
-    facts: guards are not re-run.
-    """
-    if not events:
-        raise ValidationError.single("$.events", "a history needs at least its open event")
-    verify_chain(events)
-    record: Record | None = None
-    for i, ev in enumerate(events):
-        if ev.target not in spec.compiled.states:
-            raise ValidationError.single(
-                f"$.events[{i}].target", f"state {ev.target!r} is not in {spec.name!r}"
-            )
-        if record is None:
-            record = Record(
-                id=ev.record_id,
-                process=spec.name,
-                spec_version=spec.version,
-                state=ev.target,
-                version=1,
-                fields=FieldMap({k: v for k, v in ev.changes.items() if v is not None}),
-                opened_at=ev.at,
-                updated_at=ev.at,
-                opened_by=ev.actor.id,
-                head=ev.hash,
-            )
-            continue
-        if ev.source != record.state:
-            raise ValidationError.single(
-                f"$.events[{i}].source",
-                f"leaves {ev.source!r} but the record was in {record.state!r}",
-            )
-        if ev.at < record.updated_at:
-            raise ValidationError.single(
-                f"$.events[{i}].at", "is before the previous event; events never go back"
-            )
-        record = Record(
-            id=record.id,
-            process=record.process,
-            spec_version=record.spec_version,
-            state=ev.target,
-            version=ev.version,
-            fields=record.fields.updated(ev.changes) if ev.changes else record.fields,
-            opened_at=record.opened_at,
-            updated_at=ev.at,
-            opened_by=record.opened_by,
-            head=ev.hash,
-            links=links_after(record.links, ev.name, ev.link),
-        )
-    assert record is not None
-    return record

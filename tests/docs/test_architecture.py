@@ -30,6 +30,8 @@ PURE_FILES = sorted(
                 "catalog.py",
                 "_time.py",
                 "_values.py",
+                "_inputs.py",
+                "_steps.py",
             )
         ),
         *(SRC / "processes").glob("*.py"),
