@@ -15,6 +15,7 @@ from itsmcore.chain import GENESIS, event_hash, verify_chain
 from itsmcore.engine import ChainReport, Engine
 from itsmcore.errors import (
     ChainBroken,
+    ClaimTaken,
     ConcurrencyError,
     Forbidden,
     GuardFailed,
@@ -73,6 +74,7 @@ __all__ = [
     "ChainBroken",
     "ChainReport",
     "Claim",
+    "ClaimTaken",
     "ClockStatus",
     "ConcurrencyError",
     "Context",

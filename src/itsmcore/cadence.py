@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 
 from itsmcore._time import format_duration, parse_duration, require_aware, to_utc_text
-from itsmcore.errors import ItsmError, SpecError, ValidationError
+from itsmcore.errors import ClaimTaken, ItsmError, SpecError, StorageError, ValidationError
 from itsmcore.ports.storage import Claim, Notification, Storage
 from itsmcore.records import SYSTEM, Actor, FieldMap, Record
 
@@ -379,9 +379,13 @@ def occurrence_key(cadence: str, due: datetime) -> str:
     return f"cadence:{cadence}:{to_utc_text(due)}"
 
 
-#: Opens the record of one occurrence ``(cadence, occurrence, now)`` (the engine opens
-#: it at the tick's ``now``, with the occurrence in ``scheduled_for``); returns it.
-OccurrenceOpener = Callable[[Cadence, datetime, datetime], Record]
+#: Opens the record of one occurrence ``(cadence, occurrence, now, claims, outbox)`` (the
+#: engine opens it at the tick's ``now``, with the occurrence in ``scheduled_for``) and
+#: saves ``claims`` and ``outbox`` in the same transaction; returns the record. Raises
+#: ``ClaimTaken`` when a claim is taken (another worker opened it).
+OccurrenceOpener = Callable[
+    [Cadence, datetime, datetime, Sequence[Claim], Sequence[Notification]], Record
+]
 
 
 def run_cadences(
@@ -390,23 +394,30 @@ def run_cadences(
     open_occurrence: OccurrenceOpener,
     now: datetime,
     marks: MutableMapping[str, datetime],
+    *,
+    atomic: bool = True,
 ) -> list[CadenceOccurrence]:
     """Open every due occurrence of ``cadences`` exactly once; return those this call
     opened, oldest first.
 
     For each cadence, the due occurrences (:func:`due_occurrences` since
-    ``marks[name]``, this engine's previous tick) are claimed in one ``Storage.claim``
-    call, each with a ``"cadence"`` outbox notification whose id is the claim key (so it
-    is written only by the worker that wins the claim); only the won occurrences are
-    opened, through ``open_occurrence``. With several workers each occurrence is opened
-    by exactly one. ``marks`` is updated to ``now`` (or to the last occurrence handled
-    when more than :data:`MAX_OCCURRENCES_PER_TICK` were due).
+    ``marks[name]``, this engine's previous tick) are opened one by one, each with its
+    claim (key :func:`occurrence_key`) and a ``"cadence"`` outbox notification whose id
+    is the claim key. With ``atomic`` (the store takes claims in ``append``, see
+    :func:`~itsmcore.ports.storage.appends_claims`) the claim is saved with the open: a
+    worker that finds it taken (``ClaimTaken``) leaves the occurrence to the one that
+    has it, and a worker that dies mid-way leaves nothing, so the next tick of any
+    worker opens the occurrence. Without it, the claim is saved first and the record
+    opened after: a worker that dies in between loses that occurrence (the
+    ``"cadence"`` notification still records it, for the host to reconcile). With
+    several workers each occurrence is opened by exactly one. ``marks`` is updated to
+    ``now`` (or to the last occurrence handled when more than
+    :data:`MAX_OCCURRENCES_PER_TICK` were due); a storage error leaves it as it was, so
+    the next tick tries the same occurrences again.
 
-    A worker that dies between its claim and the open loses that occurrence (the claim
-    is taken): the ``"cadence"`` notification still records it, for the host to
-    reconcile. An open refused by the process (a guard that depends on the time, an
-    authorization hook) is logged and written as a ``"cadence_failed"`` notification;
-    it is not retried.
+    An open refused by the process (a guard that depends on the time, an authorization
+    hook) is logged, the occurrence claimed, and a ``"cadence_failed"`` notification
+    written; it is not retried.
     """
     now = require_aware(now, "$.now").astimezone(UTC)
     opened: list[CadenceOccurrence] = []
@@ -414,36 +425,66 @@ def run_cadences(
         due = due_occurrences(cadence, marks.get(cadence.name), now)
         capped = len(due) > MAX_OCCURRENCES_PER_TICK
         due = due[:MAX_OCCURRENCES_PER_TICK]
-        owner = f"cadence:{cadence.name}"
-        claims = [Claim(key=occurrence_key(cadence.name, t), record_id=owner, at=t) for t in due]
-        notes = [
-            Notification(
-                id=c.key,
-                kind="cadence",
-                record_id=owner,
-                at=c.at,
-                payload={"cadence": cadence.name, "process": cadence.process,
-                         "due": c.at.isoformat()},
-            )
-            for c in claims
-        ]  # fmt: skip
-        won = storage.claim(claims, outbox=notes) if claims else []
-        for claim in won:
-            try:
-                record = open_occurrence(cadence, claim.at, now)
-            except ItsmError as exc:
-                _log.warning("cadence %s: could not open %s: %s", cadence.name, claim.key, exc)
-                failed = f"{claim.key}:failed"
-                note = Notification(
-                    id=failed,
-                    kind="cadence_failed",
-                    record_id=owner,
-                    at=claim.at,
-                    payload={"cadence": cadence.name, "error": str(exc)},
+        for occurrence in due:
+            record = _open_once(storage, cadence, occurrence, now, open_occurrence, atomic)
+            if record is not None:
+                opened.append(
+                    CadenceOccurrence(cadence.name, occurrence, cadence.process, record.id)
                 )
-                storage.claim([Claim(key=failed, record_id=owner, at=claim.at)], outbox=[note])
-                continue
-            opened.append(CadenceOccurrence(cadence.name, claim.at, cadence.process, record.id))
         marks[cadence.name] = due[-1] if capped else now
     opened.sort(key=lambda o: (o.due, o.cadence))
     return opened
+
+
+def _open_once(
+    storage: Storage,
+    cadence: Cadence,
+    occurrence: datetime,
+    now: datetime,
+    open_occurrence: OccurrenceOpener,
+    atomic: bool,
+) -> Record | None:
+    """Open one occurrence unless another worker has it; the record, or ``None``."""
+    owner = f"cadence:{cadence.name}"
+    claim = Claim(key=occurrence_key(cadence.name, occurrence), record_id=owner, at=occurrence)
+    note = Notification(
+        id=claim.key,
+        kind="cadence",
+        record_id=owner,
+        at=occurrence,
+        payload={"cadence": cadence.name, "process": cadence.process,
+                 "due": occurrence.isoformat()},
+    )  # fmt: skip
+    if not atomic and not storage.claim([claim], outbox=[note]):
+        return None  # another worker claimed it
+    try:
+        if atomic:
+            return open_occurrence(cadence, occurrence, now, [claim], [note])
+        return open_occurrence(cadence, occurrence, now, (), ())
+    except ClaimTaken:
+        return None  # another worker opened it
+    except StorageError as exc:
+        if atomic:
+            raise  # nothing was written: the next tick tries the occurrence again
+        _log.warning("cadence %s: could not open %s: %s", cadence.name, claim.key, exc)
+        _failed(storage, cadence, claim, str(exc))  # claimed already: report, do not retry
+        return None
+    except ItsmError as exc:
+        _log.warning("cadence %s: could not open %s: %s", cadence.name, claim.key, exc)
+        if atomic and not storage.claim([claim], outbox=[note]):
+            return None  # another worker handled it meanwhile
+        _failed(storage, cadence, claim, str(exc))
+        return None
+
+
+def _failed(storage: Storage, cadence: Cadence, claim: Claim, error: str) -> None:
+    """Write the ``"cadence_failed"`` notification of a claimed occurrence, once."""
+    failed = f"{claim.key}:failed"
+    note = Notification(
+        id=failed,
+        kind="cadence_failed",
+        record_id=claim.record_id,
+        at=claim.at,
+        payload={"cadence": cadence.name, "error": error},
+    )
+    storage.claim([Claim(key=failed, record_id=claim.record_id, at=claim.at)], outbox=[note])

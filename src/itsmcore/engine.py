@@ -58,7 +58,7 @@ from itsmcore.improvement.sources import compute_kpi
 from itsmcore.machine import apply_link, apply_unlink
 from itsmcore.monitoring import MonitoringPolicy, Observation
 from itsmcore.ports.plugins import PluginHost
-from itsmcore.ports.storage import Deadline, Notification, Storage
+from itsmcore.ports.storage import Claim, Deadline, Notification, Storage, appends_claims
 from itsmcore.records import SYSTEM, Actor, Event, Link, Record, Step
 from itsmcore.registry import Registry
 from itsmcore.relations import DEFAULT_LINK_RULES, ImpactedItem, LinkRules
@@ -170,6 +170,8 @@ class Engine:
         self.storage: Storage = (
             self.plugins.storage(storage) if isinstance(storage, str) else storage
         )
+        # Whether a cadence occurrence can be claimed in the save that opens it.
+        self._claims_in_append = appends_claims(self.storage)
 
     # -- construction ----------------------------------------------------------------------
 
@@ -237,13 +239,28 @@ class Engine:
         Raises ``NotFound`` (unknown process), ``ValidationError``, ``Forbidden``,
         ``GuardFailed``, or ``ConcurrencyError`` when a given id already exists.
         """
-        spec = self.catalog.get(process)
+        return self._open(
+            self.catalog.get(process), at=at, actor=actor, fields=fields, record_id=record_id
+        )
+
+    def _open(
+        self,
+        spec: ProcessSpec,
+        *,
+        at: datetime,
+        actor: Actor,
+        fields: Mapping[str, Any] | None,
+        record_id: str | None = None,
+        claims: Sequence[Claim] = (),
+        outbox: Sequence[Notification] = (),
+    ) -> Record:
+        """Open a record of ``spec``, saving ``claims`` and ``outbox`` with it."""
         given_id = record_id is not None
         for _attempt in range(1000):
             rid = record_id if record_id is not None else self._new_id(spec)
             step = spec.open(record_id=rid, at=at, actor=actor, fields=fields)
             try:
-                self._commit([step])
+                self._commit([step], claims=claims, outbox=outbox)
             except ConcurrencyError:
                 if given_id:
                     raise
@@ -396,19 +413,30 @@ class Engine:
         # Occurrences first, so the deadlines of the records they open (an overdue
         # ``due_at`` after a downtime) are handled by this same tick.
         opened = run_cadences(
-            self.storage, self.cadences, self._open_occurrence, now, self._cadence_marks
+            self.storage,
+            self.cadences,
+            self._open_occurrence,
+            now,
+            self._cadence_marks,
+            atomic=self._claims_in_append,
         )
         signals = run_tick(self.storage, self.sla_rules, self.spec_of, self._fire_timer, now)
         return sorted([*signals, *opened], key=lambda item: item.due)
 
-    def _open_occurrence(self, cadence: Cadence, occurrence: datetime, now: datetime) -> Record:
-        """Open the record of one cadence occurrence, at the tick's ``now``."""
+    def _open_occurrence(
+        self,
+        cadence: Cadence,
+        occurrence: datetime,
+        now: datetime,
+        claims: Sequence[Claim],
+        outbox: Sequence[Notification],
+    ) -> Record:
+        """Open the record of one cadence occurrence at the tick's ``now``, with its
+        claim and notification in the same save (``ClaimTaken``: another worker has it)."""
         spec = self.catalog.get(cadence.process)
-        return self.open(
-            cadence.process,
-            at=now,
-            actor=cadence.actor,
-            fields=cadence.opening_fields(spec, occurrence),
+        fields = cadence.opening_fields(spec, occurrence)
+        return self._open(
+            spec, at=now, actor=cadence.actor, fields=fields, claims=claims, outbox=outbox
         )
 
     def _fire_timer(self, record: Record, timer: TimerSpec, at: datetime) -> Record:
@@ -664,9 +692,15 @@ class Engine:
         the record's history up to ``record.version`` (loaded from storage if omitted)."""
         return commit.deadlines_for(self, record, events)
 
-    def _commit(self, steps: Sequence[Step]) -> None:
+    def _commit(
+        self,
+        steps: Sequence[Step],
+        *,
+        claims: Sequence[Claim] = (),
+        outbox: Sequence[Notification] = (),
+    ) -> None:
         """Authorize and save ``steps`` as one unit of work (see :mod:`itsmcore._engine.commit`)."""
-        commit.commit(self, steps)
+        commit.commit(self, steps, claims=claims, outbox=outbox)
 
 
 def _over(cls: type[Engine], storage: Storage, options: dict[str, Any]) -> Engine:

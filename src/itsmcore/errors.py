@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 
 __all__ = [
     "ChainBroken",
+    "ClaimTaken",
     "ConcurrencyError",
     "Forbidden",
     "GuardFailed",
@@ -155,6 +156,22 @@ class ConcurrencyError(ItsmError):
 
     def __reduce__(self) -> tuple[type[ConcurrencyError], tuple[int, int, str]]:
         return (type(self), (self.expected, self.actual, self.record_id))
+
+
+class ClaimTaken(ItsmError):
+    """An ``append`` carrying claims found one of their keys taken; nothing was written.
+
+    Another worker claimed the same piece of work (a cadence occurrence) first, and its
+    claim was committed with what it wrote: this writer's work is done by that one.
+    ``keys`` are the taken keys.
+    """
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        self.keys = tuple(keys)
+        super().__init__(f"already claimed by another worker: {', '.join(self.keys)}")
+
+    def __reduce__(self) -> tuple[type[ClaimTaken], tuple[tuple[str, ...]]]:
+        return (type(self), (self.keys,))
 
 
 class NotFound(ItsmError, LookupError):

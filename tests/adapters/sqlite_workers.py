@@ -147,6 +147,47 @@ def crash_while_writing(
         report.send((record.id, record.version))
 
 
+#: An hourly cadence from T0: a tick at ``CADENCE_NOW`` has 24 occurrences due.
+HOURLY = ic.Cadence(
+    name="hourly-check",
+    rule="FREQ=HOURLY",
+    start=T0 + timedelta(minutes=30),
+    timezone="UTC",
+    process="scheduled_activity",
+    fields={"title": "Hourly check", "activity_kind": "inspection"},
+)
+CADENCE_NOW = T0 + timedelta(days=1)
+
+#: The statements of opening one occurrence, in order, to die just before one of them.
+CADENCE_KILL_POINTS: tuple[str, ...] = (
+    "INSERT OR IGNORE INTO claims",
+    "INSERT INTO records",
+    "INSERT INTO events",
+    "INSERT OR IGNORE INTO outbox",
+    "COMMIT",
+)
+
+
+def crash_while_opening_occurrences(path: str, kill_before: str, nth: int) -> None:
+    """Tick :data:`HOURLY` at :data:`CADENCE_NOW` and ``os._exit`` just before the
+    ``nth`` statement starting with ``kill_before``."""
+    seen = 0
+
+    def trace(sql: str) -> None:
+        nonlocal seen
+        if sql.lstrip().startswith(kill_before):
+            seen += 1
+            if seen >= nth:
+                os._exit(17)
+
+    def prepare(conn: sqlite3.Connection) -> None:
+        conn.set_trace_callback(trace)
+
+    storage = SqliteStorage(path, synchronous="NORMAL", prepare_connection=prepare)
+    ic.Engine(storage, cadences=[HOURLY]).tick(CADENCE_NOW)
+    os._exit(0)
+
+
 def tick_worker(path: str, now: datetime, start: Any) -> list[str]:
     """One worker's ``tick(now)`` over ``path``: the keys of the signals it emitted."""
     engine = ic.Engine(SqliteStorage(path, synchronous="NORMAL", busy_timeout=30))

@@ -12,7 +12,7 @@ from itsmcore.testing.contract import StorageContract
 
 
 class TestMemoryStorage(StorageContract):
-    capabilities = frozenset({"threads"})
+    capabilities = frozenset({"claims_in_append", "threads"})
 
     @pytest.fixture
     def make_storage(self) -> Callable[[], Storage]:

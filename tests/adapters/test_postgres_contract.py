@@ -32,7 +32,7 @@ def _schema_of(storage: Storage) -> str:
 
 
 class TestPostgresStorage(StorageContract):
-    capabilities = frozenset({"reopen", "shared", "threads"})
+    capabilities = frozenset({"claims_in_append", "reopen", "shared", "threads"})
 
     @pytest.fixture
     def make_storage(self) -> Iterator[Callable[[], Storage]]:

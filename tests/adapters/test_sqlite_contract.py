@@ -21,7 +21,7 @@ def _raw(storage: Storage, sql: str, *params: object) -> list[tuple[object, ...]
 
 
 class TestSqliteStorage(StorageContract):
-    capabilities = frozenset({"reopen", "shared", "threads"})
+    capabilities = frozenset({"claims_in_append", "reopen", "shared", "threads"})
 
     @pytest.fixture
     def make_storage(self, tmp_path: Path) -> Callable[[], Storage]:

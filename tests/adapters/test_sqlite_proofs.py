@@ -108,6 +108,38 @@ def test_killing_the_writer_around_commits_loses_and_half_writes_nothing(
             assert versions.get(rid, 0) >= version, (run, rid)
 
 
+def test_a_worker_dying_while_opening_cadence_occurrences_loses_none(tmp_path: Path) -> None:
+    """Kill the ticking worker just before each statement of an occurrence's open (the
+    claim, the record, the event, the outbox row, the commit): a fresh worker's tick at
+    the same instant then opens every occurrence, each exactly once."""
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["itsmcore", "itsmcore.adapters.sqlite", "sqlite_workers"])
+    due = w.CADENCE_NOW - w.HOURLY.start
+    expected = [
+        w.HOURLY.start + timedelta(hours=h) for h in range(int(due / timedelta(hours=1)) + 1)
+    ]
+    for run, kill_before in enumerate(w.CADENCE_KILL_POINTS):
+        path = str(tmp_path / f"cadence-{run}.db")
+        SqliteStorage(path).close()
+        nth = 3 + run  # some occurrences opened before the kill
+        child = ctx.Process(target=w.crash_while_opening_occurrences, args=(path, kill_before, nth))
+        child.start()
+        child.join(timeout=60)
+        assert child.exitcode == 17, (kill_before, child.exitcode)
+        storage = SqliteStorage(path)
+        assert storage.integrity_check() == []
+        engine = ic.Engine(storage, cadences=[w.HOURLY])
+        engine.tick(w.CADENCE_NOW)
+        opened = sorted(
+            r.fields["scheduled_for"] for r in engine.find(process="scheduled_activity")
+        )
+        assert opened == expected, kill_before
+        notes = [n.id for n in storage.pending(limit=1000) if n.kind == "cadence"]
+        assert len(notes) == len(set(notes)) == len(expected)  # one notification each
+        assert engine.verify().ok
+        engine.close()
+
+
 def test_four_processes_ticking_the_same_breaches_emit_each_signal_once(
     tmp_path: Path,
 ) -> None:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import itsmcore as ic
+from itsmcore.adapters.memory import MemoryStorage
 from itsmcore.cadence import (
     MAX_OCCURRENCES_PER_TICK,
     Cadence,
@@ -20,6 +21,7 @@ from itsmcore.cadence import (
     occurrence_key,
 )
 from itsmcore.ports.hookspecs import hookimpl
+from itsmcore.ports.storage import appends_claims
 
 BERLIN = ZoneInfo("Europe/Berlin")
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -294,6 +296,75 @@ def test_a_refused_open_is_reported_as_cadence_failed_and_not_retried() -> None:
     assert kinds == ["cadence", "cadence_failed"]
     assert engine.tick(_utc(2026, 11, 4)) == []
     assert engine.find(process="scheduled_activity") == []
+
+
+class _ClaimsApart:
+    """A store whose ``append`` takes no claims (a host adapter without the optional
+    ``claims_in_append`` capability): every other call goes to the memory adapter."""
+
+    def __init__(self) -> None:
+        self.inner = MemoryStorage()
+
+    def append(self, steps: Any, *, outbox: Any = (), deadlines: Any = None,
+               signatures: Any = None) -> None:  # fmt: skip
+        self.inner.append(steps, outbox=outbox, deadlines=deadlines, signatures=signatures)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_a_store_without_claims_in_append_still_opens_each_occurrence_once() -> None:
+    store: Any = _ClaimsApart()
+    assert not appends_claims(store)
+    engine = ic.Engine(store, cadences=[_cadence()])
+    assert not engine._claims_in_append
+    opened = engine.tick(_utc(2026, 11, 20))
+    assert [o.due.day for o in opened] == [2, 9, 16]
+    other = ic.Engine(store, cadences=[_cadence()])
+    assert other.tick(_utc(2026, 11, 20)) == []
+    assert len(_opened(engine)) == 3
+    notes = [n.kind for n in store.pending(limit=100)]
+    assert notes.count("cadence") == 3
+
+
+def test_without_claims_in_append_a_refused_open_is_reported_once() -> None:
+    store: Any = _ClaimsApart()
+    engine = ic.Engine(store, cadences=[_cadence()], plugins=[_NoAutomaticWork()])
+    assert engine.tick(_utc(2026, 11, 3)) == []
+    assert [n.kind for n in store.pending(limit=100)] == ["cadence", "cadence_failed"]
+
+
+class _FailingOnce(MemoryStorage):
+    """The memory adapter, whose first append with claims fails as a dead store would."""
+
+    failed = False
+
+    def append(self, steps: Any, *, claims: Any = (), **kwargs: Any) -> None:
+        if claims and not self.failed:
+            self.failed = True
+            raise ic.StorageUnavailable("the connection died")
+        super().append(steps, claims=claims, **kwargs)
+
+
+def test_a_storage_error_while_opening_leaves_the_occurrence_to_the_next_tick() -> None:
+    store = _FailingOnce()
+    engine = ic.Engine(store, cadences=[_cadence()])
+    with pytest.raises(ic.StorageUnavailable):
+        engine.tick(_utc(2026, 11, 3))
+    assert _opened(engine) == []
+    assert store.pending(limit=100) == []  # nothing claimed, nothing queued
+    again = engine.tick(_utc(2026, 11, 3))
+    assert [o.due for o in again] == [_utc(2026, 11, 2, 8)]
+    assert [n.kind for n in store.pending(limit=100)] == ["cadence", "event"]
+
+
+def test_an_occurrence_claimed_elsewhere_is_left_to_that_worker() -> None:
+    engine = ic.Engine.in_memory(cadences=[_cadence()])
+    key = occurrence_key("weekly-inspection", _utc(2026, 11, 2, 8))
+    engine.storage.claim([ic.Claim(key=key, record_id="cadence:weekly-inspection", at=T0)])
+    assert engine.tick(_utc(2026, 11, 3)) == []
+    assert _opened(engine) == []
+    assert engine.storage.pending(limit=100) == []  # the failed open wrote nothing
 
 
 def test_a_tick_opens_at_most_the_per_tick_cap_and_the_next_tick_continues() -> None:

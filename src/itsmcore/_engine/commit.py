@@ -12,11 +12,11 @@ histories cached and, with ``auto_deliver``, the notifications delivered.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from itsmcore._engine.outbox import deliver_after_commit
 from itsmcore.ports.plugins import PluginHost
-from itsmcore.ports.storage import Deadline, Storage
+from itsmcore.ports.storage import Claim, Deadline, Notification, Storage
 from itsmcore.records import Event, Record, Step
 from itsmcore.spec import ProcessSpec
 
@@ -81,16 +81,28 @@ def signatures(plugins: PluginHost, steps: Sequence[Step]) -> dict[str, str] | N
     return out
 
 
-def commit(engine: Engine, steps: Sequence[Step]) -> None:
-    """Authorize and save ``steps`` as one unit of work (see the module docstring).
-    Raises ``Forbidden``, ``ConcurrencyError`` and the adapter's ``StorageError``."""
+def commit(
+    engine: Engine,
+    steps: Sequence[Step],
+    *,
+    claims: Sequence[Claim] = (),
+    outbox: Sequence[Notification] = (),
+) -> None:
+    """Authorize and save ``steps`` as one unit of work (see the module docstring), with
+    ``outbox`` rows queued before the steps' own and, when given, ``claims`` inserted in
+    the same transaction (the adapter must take ``claims=``: see
+    :func:`~itsmcore.ports.storage.appends_claims`). Raises ``Forbidden``,
+    ``ConcurrencyError``, ``ClaimTaken`` and the adapter's ``StorageError``."""
     for step in steps:  # any deny raises Forbidden before anything is written
         engine.plugins.authorize(step.event.actor, step.record, step.event)
-    outbox = [n for step in steps for n in engine.notifications_for(step)]
+    notes = [*outbox, *(n for step in steps for n in engine.notifications_for(step))]
     deadlines, histories = step_deadlines(engine, steps)
-    engine.storage.append(
-        steps, outbox=outbox, deadlines=deadlines, signatures=signatures(engine.plugins, steps)
-    )
+    signed = signatures(engine.plugins, steps)
+    if claims:
+        append: Any = engine.storage.append  # the optional claims_in_append capability
+        append(steps, outbox=notes, deadlines=deadlines, signatures=signed, claims=claims)
+    else:
+        engine.storage.append(steps, outbox=notes, deadlines=deadlines, signatures=signed)
     for step in steps:
         engine._records.put(step.record)
     for rid, events in histories.items():

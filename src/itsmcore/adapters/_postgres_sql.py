@@ -59,6 +59,12 @@ class Statements:
             f"(SELECT count(pg_notify('{CHANNEL}', p)) FROM (SELECT %s::text AS p) AS payload "
             "WHERE p IS NOT NULL AND EXISTS (SELECT 1 FROM added))"
         )
+        # The claims of an append, inside its transaction: the keys this one inserted.
+        self.claim_only = (
+            f"INSERT INTO {s}.claims (key, record_id, data) "
+            "SELECT * FROM unnest(%b::text[], %b::text[], %b::text[]) "
+            "ON CONFLICT (key) DO NOTHING RETURNING key"
+        )
         self.next_number = (
             f"INSERT INTO {s}.sequences AS q (prefix, value) VALUES (%s, 1) "
             "ON CONFLICT (prefix) DO UPDATE SET value = q.value + 1 RETURNING value"

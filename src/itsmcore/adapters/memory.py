@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from itsmcore.errors import ConcurrencyError, NotFound
+from itsmcore.errors import ClaimTaken, ConcurrencyError, NotFound
 from itsmcore.ports.storage import Claim, Deadline, Notification, SignedHead, heads_of
 from itsmcore.records import Event, Record, Step
 
@@ -55,11 +55,15 @@ class MemoryStorage:
         outbox: Sequence[Notification] = (),
         deadlines: Mapping[str, Sequence[Deadline]] | None = None,
         signatures: Mapping[str, str] | None = None,
+        claims: Sequence[Claim] = (),
     ) -> None:
         with self._lock:
             # Check everything first: the write below cannot fail half-way.
             pending: dict[str, int] = {}
             heads = heads_of(steps, signatures)
+            taken = [c.key for c in claims if c.key in self._claims]
+            if taken:
+                raise ClaimTaken(taken)
             for step in steps:
                 rec = step.record
                 stored = pending.get(rec.id)
@@ -71,6 +75,8 @@ class MemoryStorage:
                 if stored != rec.version - 1:
                     raise ConcurrencyError(rec.version - 1, stored, rec.id)
                 pending[rec.id] = rec.version
+            for c in claims:
+                self._claims.setdefault(c.key, c)
             for step in steps:
                 self._records[step.record.id] = step.record
                 self._events.setdefault(step.record.id, []).append(step.event)

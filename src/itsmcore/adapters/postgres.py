@@ -50,6 +50,7 @@ from itsmcore.adapters._postgres_schema import quote_schema
 from itsmcore.adapters._postgres_session import Connections
 from itsmcore.adapters._postgres_sql import STALE, UNIQUE_VIOLATION, Statements
 from itsmcore.errors import (
+    ClaimTaken,
     ConcurrencyError,
     ItsmError,
     NotFound,
@@ -197,6 +198,7 @@ class PostgresStorage:
         outbox: Sequence[Notification] = (),
         deadlines: Mapping[str, Sequence[Deadline]] | None = None,
         signatures: Mapping[str, str] | None = None,
+        claims: Sequence[Claim] = (),
     ) -> None:
         heads = heads_of(steps, signatures)
         # Per record, what its first step extends: the version, and the head (prev_hash)
@@ -231,9 +233,18 @@ class PostgresStorage:
             [heads[rid].event.hash for rid in signed],
             [(signatures or {})[rid] for rid in signed],
         ]
+        claim_rows = self._claim_rows(claims)
         try:
-            with self._db.checkout(writing=True) as conn:  # one statement: its own transaction
-                conn.execute(self._sql.append, params)
+            with self._db.checkout(writing=True) as conn:
+                if not claims:  # one statement: its own transaction
+                    conn.execute(self._sql.append, params)
+                else:  # the claims first, in the same transaction: taken means done
+                    with conn.transaction():
+                        won = conn.execute(self._sql.claim_only, claim_rows).fetchall()
+                        taken = sorted(set(claim_rows[0]) - {str(k) for (k,) in won})
+                        if taken:
+                            raise ClaimTaken(taken)
+                        conn.execute(self._sql.append, params)
         except StorageUnavailable:
             if steps and self._landed(steps[-1].event):
                 return  # the connection broke after the commit: the save is stored
@@ -271,17 +282,27 @@ class PostgresStorage:
             return False
         return bool(rows) and rows[0][0] == encode(event)
 
-    def claim(self, claims: Sequence[Claim], *, outbox: Sequence[Notification] = ()) -> list[Claim]:
+    @staticmethod
+    def _claim_rows(claims: Sequence[Claim]) -> list[list[str]]:
+        """The columns (keys, record ids, data) of ``claims``, one row per key, in key
+        order (one lock order for every worker: no deadlock)."""
         first: dict[str, Claim] = {}
         for c in claims:
             first.setdefault(c.key, c)
-        keys = sorted(first)  # one lock order for every worker: no deadlock
-        rows = [keys, [first[k].record_id for k in keys], [encode(first[k]) for k in keys]]
+        keys = sorted(first)
+        return [keys, [first[k].record_id for k in keys], [encode(first[k]) for k in keys]]
+
+    def claim(self, claims: Sequence[Claim], *, outbox: Sequence[Notification] = ()) -> list[Claim]:
+        rows = self._claim_rows(claims)
+        keys = rows[0]
         notes = [[n.id for n in outbox], [n.record_id for n in outbox], [encode(n) for n in outbox]]
         notify = self.schema if self.notify else None
         with self._db.checkout(writing=True) as conn:  # one statement: its own transaction
             row = conn.execute(self._sql.claim, (*rows, *notes, keys, notify)).fetchone()
         won = {str(k) for k in (row[0] if row is not None else None) or ()}
+        first: dict[str, Claim] = {}
+        for c in claims:  # the first claim of each key, in input order
+            first.setdefault(c.key, c)
         return [c for c in first.values() if c.key in won]
 
     def set_deadlines(self, record_id: str, deadlines: Sequence[Deadline]) -> None:

@@ -53,7 +53,7 @@ from itsmcore.adapters._sqlite_schema import (
     read_schema_version,
     translate,
 )
-from itsmcore.errors import ConcurrencyError, NotFound, StorageError, ValidationError
+from itsmcore.errors import ClaimTaken, ConcurrencyError, NotFound, StorageError, ValidationError
 from itsmcore.ports.storage import Claim, Deadline, Notification, SignedHead, heads_of
 from itsmcore.records import Event, Record, Step
 from itsmcore.serialization import dump, load
@@ -282,6 +282,7 @@ class SqliteStorage:
         outbox: Sequence[Notification] = (),
         deadlines: Mapping[str, Sequence[Deadline]] | None = None,
         signatures: Mapping[str, str] | None = None,
+        claims: Sequence[Claim] = (),
     ) -> None:
         heads = heads_of(steps, signatures)
         # The first step of each record says what the stored row must be: the version
@@ -301,6 +302,10 @@ class SqliteStorage:
                 (s.event.record_id, s.event.version, encode_event(s.event)) for s in steps
             ]
             outbox_rows = [(n.id, n.record_id, encode_notification(n), n.id) for n in outbox]
+            firsts: dict[str, Claim] = {}
+            for c in claims:  # a key given twice is one claim
+                firsts.setdefault(c.key, c)
+            claim_rows = [(c.key, c.record_id, _encode(c)) for c in firsts.values()]
         except ValueError as exc:
             raise ValidationError.single("$", f"cannot store a value: {exc}") from None
         deadline_rows = {
@@ -315,6 +320,18 @@ class SqliteStorage:
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
+                if claim_rows:  # first: a claim taken elsewhere means the work is done
+                    taken = [
+                        row[0]
+                        for row in claim_rows
+                        if conn.execute(
+                            "INSERT OR IGNORE INTO claims (key, record_id, data) VALUES (?, ?, ?)",
+                            row,
+                        ).rowcount
+                        != 1
+                    ]
+                    if taken:
+                        raise ClaimTaken(taken)
                 for rid, sql, params, expected in record_rows:
                     try:
                         written = conn.execute(sql, params).rowcount == 1

@@ -26,11 +26,20 @@ Guarantees every adapter gives (checked by :mod:`itsmcore.testing.contract`):
    the same transaction and returned by ``signed_head`` until the next append of that
    record replaces it.
 
+One optional capability, ``claims_in_append`` (an ``append`` that takes ``claims=``;
+:func:`appends_claims` tells): the claims are inserted in the same transaction as the
+steps, and a key already taken refuses the whole append with
+:class:`~itsmcore.errors.ClaimTaken`, nothing written. The engine uses it to open a
+cadence occurrence and claim it at once, so a worker that dies mid-way never leaves an
+occurrence claimed but not opened. The shipped adapters have it; an adapter without it
+still works (the engine claims first and opens after, with that window).
+
 Queries take keyword-only filters.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -46,6 +55,7 @@ __all__ = [
     "Notification",
     "SignedHead",
     "Storage",
+    "appends_claims",
     "heads_of",
 ]
 
@@ -188,6 +198,19 @@ class Storage(Protocol):
     def close(self) -> None:
         """Release resources; idempotent."""
         ...
+
+
+def appends_claims(storage: object) -> bool:
+    """Whether ``storage.append`` takes ``claims=`` (the ``claims_in_append``
+    capability, see the module docs). Read from the method's signature, once per
+    engine; the contract suite checks that an adapter declaring it keeps it."""
+    append = getattr(storage, "append", None)
+    if append is None:
+        return False
+    try:
+        return "claims" in inspect.signature(append).parameters
+    except (TypeError, ValueError):  # a callable without a signature: assume not
+        return False
 
 
 def heads_of(steps: Sequence[Step], signatures: Mapping[str, str] | None) -> dict[str, Step]:

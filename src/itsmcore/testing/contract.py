@@ -34,8 +34,8 @@ from typing import Any, ClassVar, Final
 
 import pytest
 
-from itsmcore.errors import ConcurrencyError, NotFound, ValidationError, did_you_mean
-from itsmcore.ports.storage import Storage
+from itsmcore.errors import ClaimTaken, ConcurrencyError, NotFound, ValidationError, did_you_mean
+from itsmcore.ports.storage import Notification, Storage, appends_claims
 from itsmcore.testing._storage_data import (
     T0,
     claim,
@@ -50,6 +50,10 @@ __all__ = ["CAPABILITIES", "StorageContract"]
 
 #: Optional capabilities an adapter may declare, and what each promises.
 CAPABILITIES: Final[dict[str, str]] = {
+    "claims_in_append": (
+        "append(claims=...) inserts the claims in the same transaction as the steps; a "
+        "taken key refuses the whole append with ClaimTaken"
+    ),
     "reopen": "data survives close(); reopen(storage) opens the same store again",
     "shared": "several handles to one store may be open at once and see each other",
     "threads": "one adapter may be used from several threads at once",
@@ -346,6 +350,43 @@ class StorageContract:
             [claim("sla:CT-1:breach"), claim("sla:CT-2:breach")], outbox=[lost, won, free]
         )
         assert self.backdoor_outbox_ids(storage) == ["sla:CT-2:breach", "audit:1"]
+
+    def test_an_append_taking_claims_declares_the_capability(self, storage: Storage) -> None:
+        # The engine relies on append(claims=...) whenever the signature has it.
+        if appends_claims(storage):
+            assert "claims_in_append" in self.capabilities, (
+                "append takes claims=: declare 'claims_in_append' so the suite checks it"
+            )
+
+    def test_claims_in_an_append_are_written_with_its_steps(self, storage: Storage) -> None:
+        self.require("claims_in_append")
+        step = opened("CT-1")
+        note = Notification("cadence:c:1", "cadence", "cadence:c", T0)
+        append: Any = storage.append
+        append([step], outbox=[note], claims=[claim("cadence:c:1")])
+        assert storage.load("CT-1") == step.record
+        assert self.backdoor_outbox_ids(storage) == ["cadence:c:1"]
+        assert storage.claim([claim("cadence:c:1")]) == []
+
+    def test_an_append_whose_claim_is_taken_writes_nothing(self, storage: Storage) -> None:
+        self.require("claims_in_append")
+        storage.claim([claim("cadence:c:1")])
+        step = opened("CT-1")
+        note = note_for(step, kind="x")
+        append: Any = storage.append
+        with pytest.raises(ClaimTaken) as err:
+            append(
+                [step],
+                outbox=[note],
+                deadlines={"CT-1": [deadline("CT-1", "k", 0)]},
+                claims=[claim("cadence:c:2"), claim("cadence:c:1")],
+            )
+        assert err.value.keys == ("cadence:c:1",)
+        with pytest.raises(NotFound):
+            storage.load("CT-1")
+        assert self.backdoor_outbox_ids(storage) == []
+        assert storage.due(T0) == []
+        assert storage.claim([claim("cadence:c:2")]) == [claim("cadence:c:2")]  # not kept
 
     # -- deadlines ----------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ from hypothesis.stateful import (
 
 from itsmcore.adapters.memory import MemoryStorage
 from itsmcore.errors import ConcurrencyError, ItsmError
-from itsmcore.ports.storage import Notification, Storage
+from itsmcore.ports.storage import Notification, Storage, appends_claims
 from itsmcore.records import Step
 from itsmcore.testing._storage_data import (
     T0,
@@ -103,6 +103,16 @@ class StorageDifferential(RuleBasedStateMachine):
         step = opened(rid, at=T0 + timedelta(minutes=minutes), team=team, count=count)
         dues = {rid: [deadline(rid, "breach", minutes + 60)]} if with_deadline else None
         self._append(f"open {rid}", [step], outbox=[note_for(step)], deadlines=dues)
+
+    @rule(rid=st.sampled_from(_IDS), keys=st.lists(st.sampled_from(_CLAIMS), max_size=3))
+    def open_record_claiming(self, rid: str, keys: list[str]) -> None:
+        """An open that claims ``keys`` in the same append (only for an adapter with the
+        ``claims_in_append`` capability): all written, or ``ClaimTaken`` and nothing."""
+        if not appends_claims(self.subject):
+            return
+        step = opened(rid)
+        claims = [claim(k, rid) for k in keys]
+        self._append(f"open {rid} claiming {keys}", [step], outbox=[note_for(step)], claims=claims)
 
     @precondition(lambda self: bool(self.reference.record_ids()))
     @rule(

@@ -1,11 +1,14 @@
-"""``unlink`` through an engine on PostgreSQL: the link leaves both stored records, the
-history replays and the chain verifies (the save function treats it like any step)."""
+"""Engine features on PostgreSQL beyond the contract suite: ``unlink`` (the link leaves
+both stored records, the history replays, the chain verifies) and cadence occurrences
+claimed in the save that opens them, by several workers at once."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pg_support as pg
+import sqlite_workers as w
 
 import itsmcore as ic
 
@@ -42,3 +45,32 @@ def test_unlink_is_stored_on_both_records_and_replays() -> None:
                 reader.close()
         finally:
             engine.close()
+
+
+def test_workers_ticking_together_open_each_cadence_occurrence_once() -> None:
+    pg.require_server()
+    with pg.schemas() as names:
+        names.append(pg.new_name())
+        engines = [ic.Engine(pg.store(names[-1]), cadences=[w.HOURLY]) for _ in range(3)]
+        try:
+            assert all(e._claims_in_append for e in engines)
+            barrier = threading.Barrier(len(engines))
+            opened: list[list[object]] = [[] for _ in engines]
+
+            def work(i: int) -> None:
+                barrier.wait()
+                opened[i] = list(engines[i].tick(w.CADENCE_NOW))
+
+            threads = [threading.Thread(target=work, args=(i,)) for i in range(len(engines))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            records = engines[0].find(process="scheduled_activity")
+            assert sum(len(o) for o in opened) == len(records) == 24
+            assert len({r.fields["scheduled_for"] for r in records}) == 24
+            notes = [n for n in engines[0].storage.pending(limit=1000) if n.kind == "cadence"]
+            assert len(notes) == 24
+        finally:
+            for engine in engines:
+                engine.close()
