@@ -404,10 +404,11 @@ def run_cadences(
     ``marks[name]``, this engine's previous tick) are opened one by one, each with its
     claim (key :func:`occurrence_key`) and a ``"cadence"`` outbox notification whose id
     is the claim key. With ``atomic`` (the store takes claims in ``append``, see
-    :func:`~itsmcore.ports.storage.appends_claims`) the claim is saved with the open: a
-    worker that finds it taken (``ClaimTaken``) leaves the occurrence to the one that
-    has it, and a worker that dies mid-way leaves nothing, so the next tick of any
-    worker opens the occurrence. Without it, the claim is saved first and the record
+    :func:`~itsmcore.ports.storage.appends_claims`) the claim is saved with the open: the
+    occurrences already claimed (``claimed``, one read) are skipped, a worker that finds
+    one taken meanwhile (``ClaimTaken``) leaves it to the one that has it, and a worker
+    that dies mid-way leaves nothing, so the next tick of any worker opens the
+    occurrence. Without it, the claim is saved first and the record
     opened after: a worker that dies in between loses that occurrence (the
     ``"cadence"`` notification still records it, for the host to reconcile). With
     several workers each occurrence is opened by exactly one. ``marks`` is updated to
@@ -425,7 +426,13 @@ def run_cadences(
         due = due_occurrences(cadence, marks.get(cadence.name), now)
         capped = len(due) > MAX_OCCURRENCES_PER_TICK
         due = due[:MAX_OCCURRENCES_PER_TICK]
+        taken: set[str] = set()
+        if atomic and due:  # skip what other workers have without taking an id for it
+            reader: Any = storage
+            taken = set(reader.claimed([occurrence_key(cadence.name, t) for t in due]))
         for occurrence in due:
+            if occurrence_key(cadence.name, occurrence) in taken:
+                continue
             record = _open_once(storage, cadence, occurrence, now, open_occurrence, atomic)
             if record is not None:
                 opened.append(

@@ -358,6 +358,18 @@ def test_a_storage_error_while_opening_leaves_the_occurrence_to_the_next_tick() 
     assert [n.kind for n in store.pending(limit=100)] == ["cadence", "event"]
 
 
+def test_a_second_worker_takes_no_record_id_for_occurrences_the_first_opened() -> None:
+    first = ic.Engine.in_memory(cadences=[_cadence()])
+    first.tick(_utc(2026, 11, 20))
+    second = ic.Engine(first.storage, cadences=[_cadence()])
+    assert second.tick(_utc(2026, 11, 20)) == []
+    ids = sorted(r.id for r in first.find(process="scheduled_activity"))
+    spec = first.catalog.get("scheduled_activity")
+    prefix = spec.id_prefix or spec.name.upper()
+    nxt = first.storage.next_number(prefix)
+    assert ids == [f"{prefix}-{n:06d}" for n in range(1, nxt)]  # no number skipped
+
+
 def test_an_occurrence_claimed_elsewhere_is_left_to_that_worker() -> None:
     engine = ic.Engine.in_memory(cadences=[_cadence()])
     key = occurrence_key("weekly-inspection", _utc(2026, 11, 2, 8))

@@ -65,6 +65,7 @@ class Statements:
             "SELECT * FROM unnest(%b::text[], %b::text[], %b::text[]) "
             "ON CONFLICT (key) DO NOTHING RETURNING key"
         )
+        self.claimed = f"SELECT key FROM {s}.claims WHERE key = ANY(%s)"
         self.next_number = (
             f"INSERT INTO {s}.sequences AS q (prefix, value) VALUES (%s, 1) "
             "ON CONFLICT (prefix) DO UPDATE SET value = q.value + 1 RETURNING value"

@@ -103,6 +103,11 @@ class MemoryStorage:
                 self._outbox.setdefault(note.id, note)
             return inserted
 
+    def claimed(self, keys: Sequence[str]) -> list[str]:
+        """The keys among ``keys`` already claimed, in the order given (once each)."""
+        with self._lock:
+            return [k for k in dict.fromkeys(keys) if k in self._claims]
+
     def set_deadlines(self, record_id: str, deadlines: Sequence[Deadline]) -> None:
         with self._lock:
             self._replace_deadlines(record_id, deadlines)

@@ -305,6 +305,14 @@ class PostgresStorage:
             first.setdefault(c.key, c)
         return [c for c in first.values() if c.key in won]
 
+    def claimed(self, keys: Sequence[str]) -> list[str]:
+        """The keys among ``keys`` already claimed, in the order given (once each)."""
+        asked = list(dict.fromkeys(keys))
+        if not asked:
+            return []
+        taken = {str(k) for (k,) in self._db.read(self._sql.claimed, (asked,))}
+        return [k for k in asked if k in taken]
+
     def set_deadlines(self, record_id: str, deadlines: Sequence[Deadline]) -> None:
         _, keys, dues, data = self._deadline_columns({record_id: deadlines})
         with self._db.checkout(writing=True) as conn:

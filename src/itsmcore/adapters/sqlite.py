@@ -402,6 +402,19 @@ class SqliteStorage:
             )
         return inserted
 
+    def claimed(self, keys: Sequence[str]) -> list[str]:
+        """The keys among ``keys`` already claimed, in the order given (once each)."""
+        asked = list(dict.fromkeys(keys))
+        if not asked:
+            return []
+        taken: set[str] = set()
+        for i in range(0, len(asked), 500):  # well under SQLite's bound on parameters
+            chunk = asked[i : i + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._read(f"SELECT key FROM claims WHERE key IN ({marks})", chunk)
+            taken.update(str(k) for (k,) in rows)
+        return [k for k in asked if k in taken]
+
     def set_deadlines(self, record_id: str, deadlines: Sequence[Deadline]) -> None:
         fresh = {d.key: d for d in deadlines}
         rows = [(record_id, d.key, _micros(d.due), _encode(d)) for d in fresh.values()]

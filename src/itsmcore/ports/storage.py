@@ -26,13 +26,15 @@ Guarantees every adapter gives (checked by :mod:`itsmcore.testing.contract`):
    the same transaction and returned by ``signed_head`` until the next append of that
    record replaces it.
 
-One optional capability, ``claims_in_append`` (an ``append`` that takes ``claims=``;
-:func:`appends_claims` tells): the claims are inserted in the same transaction as the
-steps, and a key already taken refuses the whole append with
-:class:`~itsmcore.errors.ClaimTaken`, nothing written. The engine uses it to open a
-cadence occurrence and claim it at once, so a worker that dies mid-way never leaves an
-occurrence claimed but not opened. The shipped adapters have it; an adapter without it
-still works (the engine claims first and opens after, with that window).
+One optional capability, ``claims_in_append`` (:func:`appends_claims` tells): an
+``append`` that takes ``claims=``, inserted in the same transaction as the steps (a key
+already taken refuses the whole append with :class:`~itsmcore.errors.ClaimTaken`,
+nothing written), and ``claimed(keys)``, the keys among ``keys`` already taken, in the
+order given. The engine uses it to open a cadence occurrence and claim it at once, so a
+worker that dies mid-way never leaves an occurrence claimed but not opened (and reads
+``claimed`` first, so the occurrences other workers have are not tried). The shipped
+adapters have it; an adapter without it still works (the engine claims first and opens
+after, with that window).
 
 Queries take keyword-only filters.
 """
@@ -201,11 +203,12 @@ class Storage(Protocol):
 
 
 def appends_claims(storage: object) -> bool:
-    """Whether ``storage.append`` takes ``claims=`` (the ``claims_in_append``
-    capability, see the module docs). Read from the method's signature, once per
-    engine; the contract suite checks that an adapter declaring it keeps it."""
+    """Whether ``storage`` has the ``claims_in_append`` capability (see the module
+    docs): an ``append`` that takes ``claims=`` and a ``claimed`` method. Read from the
+    method's signature, once per engine; the contract suite checks that an adapter
+    that has them declares the capability, and keeps it."""
     append = getattr(storage, "append", None)
-    if append is None:
+    if append is None or not callable(getattr(storage, "claimed", None)):
         return False
     try:
         return "claims" in inspect.signature(append).parameters

@@ -51,8 +51,9 @@ __all__ = ["CAPABILITIES", "StorageContract"]
 #: Optional capabilities an adapter may declare, and what each promises.
 CAPABILITIES: Final[dict[str, str]] = {
     "claims_in_append": (
-        "append(claims=...) inserts the claims in the same transaction as the steps; a "
-        "taken key refuses the whole append with ClaimTaken"
+        "append(claims=...) inserts the claims in the same transaction as the steps (a "
+        "taken key refuses the whole append with ClaimTaken), and claimed(keys) reads "
+        "which keys are taken"
     ),
     "reopen": "data survives close(); reopen(storage) opens the same store again",
     "shared": "several handles to one store may be open at once and see each other",
@@ -352,10 +353,11 @@ class StorageContract:
         assert self.backdoor_outbox_ids(storage) == ["sla:CT-2:breach", "audit:1"]
 
     def test_an_append_taking_claims_declares_the_capability(self, storage: Storage) -> None:
-        # The engine relies on append(claims=...) whenever the signature has it.
+        # The engine relies on append(claims=...) and claimed() whenever they exist.
         if appends_claims(storage):
             assert "claims_in_append" in self.capabilities, (
-                "append takes claims=: declare 'claims_in_append' so the suite checks it"
+                "append takes claims= and claimed() exists: declare 'claims_in_append' "
+                "so the suite checks them"
             )
 
     def test_claims_in_an_append_are_written_with_its_steps(self, storage: Storage) -> None:
@@ -367,6 +369,13 @@ class StorageContract:
         assert storage.load("CT-1") == step.record
         assert self.backdoor_outbox_ids(storage) == ["cadence:c:1"]
         assert storage.claim([claim("cadence:c:1")]) == []
+
+    def test_claimed_reads_which_keys_are_taken_in_the_order_given(self, storage: Storage) -> None:
+        self.require("claims_in_append")
+        storage.claim([claim("k1"), claim("k3")])
+        reader: Any = storage
+        assert reader.claimed(["k3", "k2", "k1", "k3"]) == ["k3", "k1"]
+        assert reader.claimed([]) == []
 
     def test_an_append_whose_claim_is_taken_writes_nothing(self, storage: Storage) -> None:
         self.require("claims_in_append")

@@ -162,6 +162,9 @@ class StorageDifferential(RuleBasedStateMachine):
         claims = [claim(k, k.split(":")[1]) for k in keys]
         outbox = [Notification(k, "sla", k.split(":")[1], T0) for k in keys] if noted else []
         self.same(f"claim {keys}", lambda s: s.claim(claims, outbox=outbox))
+        if appends_claims(self.subject):
+            asked = [*keys, *_CLAIMS[:2]]
+            self.same(f"claimed {asked}", lambda s: s.claimed(asked))  # type: ignore[attr-defined]
 
     @rule(prefix=st.sampled_from(("INC", "CHG")))
     def next_number(self, prefix: str) -> None:
