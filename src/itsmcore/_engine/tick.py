@@ -66,6 +66,8 @@ class _Visit:
     record_id: str
     version: int
     fresh: bool  # no event after ``now``: deadlines due by ``now`` can be dropped
+    # The record as the visit last read it (its deadlines are first written from it).
+    snapshot: tuple[Record, list[Event], ProcessSpec]
     fired: list[TimerSignal] = attrs.field(factory=list)
     candidates: list[Signal] = attrs.field(factory=list)
     kept: list[Deadline] = attrs.field(factory=list)
@@ -165,7 +167,12 @@ def _visit(
         else:
             fired.append(first.signal(rid, new.version))
         record, events, spec = _load(storage, spec_of, rid)
-    visit = _Visit(record_id=rid, version=record.version, fresh=events[-1].at <= now)
+    visit = _Visit(
+        record_id=rid,
+        version=record.version,
+        fresh=events[-1].at <= now,
+        snapshot=(record, events, spec),
+    )
     visit.fired = fired
     visit.candidates.extend(rules.signals(rid, events, spec, now))
     for t in rules.timers(events, spec):
@@ -185,15 +192,20 @@ def _refresh(
     now: datetime,
     visit: _Visit,
 ) -> None:
-    """Write the record's next deadlines, again if the record changed meanwhile."""
-    expected = visit.version
+    """Write the record's next deadlines, again if the record changed meanwhile.
+
+    The first write uses the record as the visit read it (no second read); the check
+    after each write catches a change made since, and the next attempt reloads."""
     for attempt in range(MAX_REFRESH):
-        try:
-            record, events, spec = _load(storage, spec_of, visit.record_id)
-        except NotFound:
-            storage.set_deadlines(visit.record_id, [])
-            return
-        unchanged = attempt == 0 and record.version == expected and visit.fresh
+        if attempt == 0:
+            record, events, spec = visit.snapshot
+        else:
+            try:
+                record, events, spec = _load(storage, spec_of, visit.record_id)
+            except NotFound:
+                storage.set_deadlines(visit.record_id, [])
+                return
+        unchanged = attempt == 0 and visit.fresh
         deadlines = rules.deadlines(visit.record_id, events, spec, after=now if unchanged else None)
         kept = {d.key for d in deadlines}
         deadlines.extend(d for d in visit.kept if d.key not in kept)
