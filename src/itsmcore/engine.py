@@ -37,25 +37,23 @@ commands (open, fire, link, tick) and the queries. The rest lives in
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from itsmcore import monitoring_engine
-from itsmcore._engine import commit, followups, measure, outbox, verify
+from itsmcore._engine import commit, followups, links, measure, outbox, verify
 from itsmcore._engine.tick import run_tick
 from itsmcore._engine.verify import ChainReport
 from itsmcore._history_cache import HistoryCache
 from itsmcore._record_cache import RecordCache
-from itsmcore._time import require_aware
 from itsmcore.adapters.memory import MemoryStorage
 from itsmcore.cadence import Cadence, CadenceOccurrence, check_cadences, run_cadences
 from itsmcore.catalog import Catalog
 from itsmcore.catalog import catalog as builtin_catalog
-from itsmcore.errors import ConcurrencyError, ItsmError, StorageError, ValidationError
+from itsmcore.errors import ConcurrencyError, ItsmError, StorageError
 from itsmcore.improvement.kpis import History, KpiValue
 from itsmcore.improvement.sources import compute_kpi
-from itsmcore.machine import apply_link, apply_unlink
 from itsmcore.monitoring import MonitoringPolicy, Observation
 from itsmcore.ports.plugins import PluginHost
 from itsmcore.ports.storage import Claim, Deadline, Notification, Storage, appends_claims
@@ -73,8 +71,6 @@ from itsmcore.sla.signals import Signal
 from itsmcore.spec import ProcessSpec, TimerSpec
 
 __all__ = ["ChainReport", "Engine"]
-
-_LINK_KIND_MAX = 64
 
 
 class Engine:
@@ -339,20 +335,7 @@ class Engine:
         either record is missing and ``ValidationError`` for an unknown kind, a process
         pair the kind does not allow (naming the allowed ones), or a duplicate link.
         """
-        _check_link_kind(kind)
-        at = require_aware(at, "$.at").astimezone(UTC)
-        self.link_rules.kind(kind)  # an unknown kind fails before any load
-        placed = self.link_rules.place(
-            kind, self.storage.load(source_id), self.storage.load(target_id)
-        )
-        source, target = placed.source, placed.target
-        link = Link(kind=placed.kind.name, source=source.id, target=target.id, at=at)
-        steps = [
-            apply_link(source, self.spec_of(source), link, actor=actor),
-            apply_link(target, self.spec_of(target), link, actor=actor),
-        ]
-        self._commit(steps)
-        return link
+        return links.link(self, source_id, target_id, kind, at=at, actor=actor)
 
     def unlink(
         self,
@@ -374,29 +357,7 @@ class Engine:
         ``ValidationError`` for an unknown kind or when the two records have no such
         link.
         """
-        _check_link_kind(kind)
-        at = require_aware(at, "$.at").astimezone(UTC)
-        found, inverted = self.link_rules.kind(kind)  # an unknown kind fails before any load
-        source, target = self.storage.load(source_id), self.storage.load(target_id)
-        if inverted:
-            source, target = target, source
-        wanted = [(found.name, source.id, target.id)]
-        if found.symmetric:
-            wanted.append((found.name, target.id, source.id))
-        link = next((x for x in source.links if x.key in wanted), None)
-        if link is None:
-            raise ValidationError.single(
-                "$.link",
-                f"{source.id} and {target.id} have no {found.name} link "
-                f"({source.id} -> {target.id}); their links: "
-                f"{_describe_links(source, target.id)}",
-            )
-        steps = [
-            apply_unlink(source, self.spec_of(source), link, at=at, actor=actor),
-            apply_unlink(target, self.spec_of(target), link, at=at, actor=actor),
-        ]
-        self._commit(steps)
-        return link
+        return links.unlink(self, source_id, target_id, kind, at=at, actor=actor)
 
     def tick(self, now: datetime) -> list[Signal | CadenceOccurrence]:
         """Emit what came due by ``now``, exactly once across all workers, in order of
@@ -711,19 +672,3 @@ def _over(cls: type[Engine], storage: Storage, options: dict[str, Any]) -> Engin
     except BaseException:
         storage.close()
         raise
-
-
-def _check_link_kind(kind: Any) -> None:
-    """Refuse anything but a short identifier as a link kind, before any lookup."""
-    if not isinstance(kind, str) or not kind.isidentifier() or len(kind) > _LINK_KIND_MAX:
-        raise ValidationError.single("$.kind", "a link kind is a short identifier")
-
-
-def _describe_links(record: Record, other_id: str) -> str:
-    """The links between ``record`` and ``other_id``, for an error message."""
-    between = [
-        f"{x.kind} {x.source} -> {x.target}"
-        for x in record.links
-        if other_id in (x.source, x.target)
-    ]
-    return ", ".join(between) or "none"

@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from itsmcore._engine.commit import commit
 from itsmcore._time import require_aware
 from itsmcore.errors import (
     ConcurrencyError,
@@ -190,7 +191,7 @@ def _open(
     steps = [step]
     if ci is not None:
         steps.extend(_ci_link(engine, step.record, ci, observation.at))
-    engine._commit(steps)  # one atomic save: the open and both sides of the link
+    commit(engine, steps)  # one atomic save: the open and both sides of the link
     return steps[1].record if len(steps) > 1 else step.record
 
 
@@ -233,7 +234,7 @@ def _add_firing(engine: Engine, rule: AlertRule, record: Record, obs: Observatio
         event = "reopen"
     at = max(obs.at, record.updated_at)
     step = spec.fire(record, event, at=at, actor=SYSTEM, system_fields=system)
-    engine._commit([step])
+    commit(engine, [step])
     return step.record
 
 
@@ -246,7 +247,7 @@ def _clear(engine: Engine, rule: AlertRule, record: Record, obs: Observation) ->
     steps = [spec.fire(record, "update", at=at, actor=SYSTEM, system_fields=system)]
     if rule.auto_resolve and spec.category(steps[0].record.state) in ("open", "paused"):
         steps.extend(_walk_to_resolve(spec, steps[0].record, at, rule, obs))
-    engine._commit(steps)
+    commit(engine, steps)
     return steps[-1].record
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from itsmcore._engine.commit import commit
 from itsmcore.errors import ConcurrencyError, ValidationError
 from itsmcore.processes.feedback import follow_up_fields as follow_up_fields_of
 from itsmcore.processes.feedback import follow_up_steps
@@ -64,7 +65,7 @@ def respond_to_survey(
     spec = engine.spec_of(record)
     step = spec.fire(record, "respond", at=at, actor=actor, fields=fields)
     if not step.record.get("follow_up_required"):
-        engine._commit([step])
+        commit(engine, [step])
         return step.record, None
     process = str(spec.options.get("follow_up_process", "incident"))
     offered = follow_up_fields_of(step.record, engine.catalog.get(process))
@@ -107,7 +108,7 @@ def follow_up(
                 "$.kind", f"give the link kind read from the follow-up's side, not {kind!r}"
             )
         try:
-            engine._commit(steps)
+            commit(engine, steps)
         except ConcurrencyError:
             if engine.storage.load(source.id).version != source.version - len(before):
                 raise  # the source changed meanwhile: the caller decides again
