@@ -120,25 +120,13 @@ def apply_link(record: Record, spec: ProcessSpec, link: Link, *, actor: Actor) -
         errors.append(("$.link", "a record cannot be linked to itself"))
     if not errors and link.at < record.updated_at:
         errors.append(("$.at", "is before the record's last event; events never go back"))
-    same = (link.kind, link.source, link.target)
-    if any((x.kind, x.source, x.target) == same for x in record.links):
+    if any(x.key == link.key for x in record.links):
         errors.append(("$.link", f"{link.kind} {link.source} -> {link.target} already exists"))
     if errors:
         raise ValidationError(errors)
     if at is not link.at:
         link = attrs.evolve(link, at=at)
-    return build_step(
-        record=record,
-        spec=spec,
-        record_id=record.id,
-        name="link",
-        source=record.state,
-        target=record.state,
-        at=link.at,
-        actor=actor,
-        changes={},
-        link=link,
-    )
+    return _relation_step(record, spec, "link", link, at=link.at, actor=actor)
 
 
 def apply_unlink(
@@ -166,17 +154,24 @@ def apply_unlink(
         errors.append(("$.at", "is before the record's last event; events never go back"))
     if errors or stored is None:
         raise ValidationError(errors)
+    return _relation_step(record, spec, "unlink", stored, at=at, actor=actor)
+
+
+def _relation_step(
+    record: Record, spec: ProcessSpec, name: str, link: Link, *, at: datetime, actor: Actor
+) -> Step:
+    """The ``link`` or ``unlink`` step: same state, no field change, ``link`` carried."""
     return build_step(
         record=record,
         spec=spec,
         record_id=record.id,
-        name="unlink",
+        name=name,
         source=record.state,
         target=record.state,
         at=at,
         actor=actor,
         changes={},
-        link=stored,
+        link=link,
     )
 
 

@@ -108,15 +108,9 @@ KILL_POINTS = (
 )
 
 
-def crash_while_writing(
-    path: str, seed: int, kill_before: str, nth: int, report: Connection
-) -> None:
-    """Write counters until just before the ``nth`` statement starting with
-    ``kill_before``, then ``os._exit`` there (``kill_before == ""``: until killed from
-    outside). After each save returns, the committed (record id, version) is sent on
-    ``report`` (a pipe write is synchronous, so what the parent received was committed).
-    """
-    rng = random.Random(seed)
+def dying_storage(path: str, kill_before: str, nth: int) -> SqliteStorage:
+    """A store on ``path`` whose process ``os._exit(17)``s just before the ``nth``
+    statement starting with ``kill_before`` (never, for ``kill_before == ""``)."""
     seen = 0
 
     def trace(sql: str) -> None:
@@ -129,7 +123,19 @@ def crash_while_writing(
     def prepare(conn: sqlite3.Connection) -> None:
         conn.set_trace_callback(trace)
 
-    storage = SqliteStorage(path, synchronous="NORMAL", prepare_connection=prepare)
+    return SqliteStorage(path, synchronous="NORMAL", prepare_connection=prepare)
+
+
+def crash_while_writing(
+    path: str, seed: int, kill_before: str, nth: int, report: Connection
+) -> None:
+    """Write counters until just before the ``nth`` statement starting with
+    ``kill_before``, then ``os._exit`` there (``kill_before == ""``: until killed from
+    outside). After each save returns, the committed (record id, version) is sent on
+    ``report`` (a pipe write is synchronous, so what the parent received was committed).
+    """
+    rng = random.Random(seed)
+    storage = dying_storage(path, kill_before, nth)
     engine = ic.Engine(storage, processes=[COUNTER], plugins=[HmacSigner()], auto_deliver=True)
     record = engine.open("counter", at=T0, actor=WORKER, fields={"count": 0})
     report.send((record.id, record.version))
@@ -171,20 +177,7 @@ CADENCE_KILL_POINTS: tuple[str, ...] = (
 def crash_while_opening_occurrences(path: str, kill_before: str, nth: int) -> None:
     """Tick :data:`HOURLY` at :data:`CADENCE_NOW` and ``os._exit`` just before the
     ``nth`` statement starting with ``kill_before``."""
-    seen = 0
-
-    def trace(sql: str) -> None:
-        nonlocal seen
-        if sql.lstrip().startswith(kill_before):
-            seen += 1
-            if seen >= nth:
-                os._exit(17)
-
-    def prepare(conn: sqlite3.Connection) -> None:
-        conn.set_trace_callback(trace)
-
-    storage = SqliteStorage(path, synchronous="NORMAL", prepare_connection=prepare)
-    ic.Engine(storage, cadences=[HOURLY]).tick(CADENCE_NOW)
+    ic.Engine(dying_storage(path, kill_before, nth), cadences=[HOURLY]).tick(CADENCE_NOW)
     os._exit(0)
 
 
