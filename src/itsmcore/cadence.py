@@ -45,7 +45,7 @@ from itsmcore.records import SYSTEM, Actor, FieldMap, Record
 if TYPE_CHECKING:
     from dateutil.rrule import rrule
 
-    from itsmcore.catalog import Catalog
+    from itsmcore._catalog import Catalog
     from itsmcore.spec import ProcessSpec
 
 __all__ = [

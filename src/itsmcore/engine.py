@@ -42,6 +42,8 @@ from pathlib import Path
 from typing import Any
 
 from itsmcore import monitoring_engine
+from itsmcore._catalog import Catalog
+from itsmcore._catalog import catalog as builtin_catalog
 from itsmcore._engine import commit, followups, links, measure, outbox, verify
 from itsmcore._engine.tick import run_tick
 from itsmcore._engine.verify import ChainReport
@@ -49,8 +51,6 @@ from itsmcore._history_cache import HistoryCache
 from itsmcore._record_cache import RecordCache
 from itsmcore.adapters.memory import MemoryStorage
 from itsmcore.cadence import Cadence, CadenceOccurrence, check_cadences, run_cadences
-from itsmcore.catalog import Catalog
-from itsmcore.catalog import catalog as builtin_catalog
 from itsmcore.errors import ConcurrencyError, ItsmError, StorageError
 from itsmcore.improvement.kpis import History, KpiValue
 from itsmcore.improvement.sources import compute_kpi

@@ -27,7 +27,7 @@ PURE_FILES = sorted(
                 "chain.py",
                 "registry.py",
                 "diagram.py",
-                "catalog.py",
+                "_catalog.py",
                 "_time.py",
                 "_values.py",
                 "_inputs.py",

@@ -11,29 +11,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Final
 
-from itsmcore.adapters.memory import MemoryStorage
+from itsmcore._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from itsmcore.adapters.memory import MemoryStorage
     from itsmcore.adapters.postgres import PostgresStorage
     from itsmcore.adapters.sqlite import SqliteStorage
     from itsmcore.adapters.url import storage_from_url
 
 __all__ = ["MemoryStorage", "PostgresStorage", "SqliteStorage", "storage_from_url"]
 
+_EXPORTS: Final[dict[str, str]] = {
+    "MemoryStorage": "itsmcore.adapters.memory",
+    "PostgresStorage": "itsmcore.adapters.postgres",
+    "SqliteStorage": "itsmcore.adapters.sqlite",
+    "storage_from_url": "itsmcore.adapters.url",
+}
 
-def __getattr__(name: str) -> Any:
-    if name == "SqliteStorage":
-        from itsmcore.adapters.sqlite import SqliteStorage
-
-        return SqliteStorage
-    if name == "PostgresStorage":
-        from itsmcore.adapters.postgres import PostgresStorage
-
-        return PostgresStorage
-    if name == "storage_from_url":
-        from itsmcore.adapters.url import storage_from_url
-
-        return storage_from_url
-    raise AttributeError(f"module 'itsmcore.adapters' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

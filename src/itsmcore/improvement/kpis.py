@@ -28,8 +28,8 @@ from typing import Any, Final, Protocol
 
 import attrs
 
-from itsmcore.catalog import Catalog
-from itsmcore.catalog import catalog as builtin_catalog
+from itsmcore._catalog import Catalog
+from itsmcore._catalog import catalog as builtin_catalog
 from itsmcore.errors import NotFound, ValidationError, did_you_mean
 from itsmcore.records import Event, FieldMap, Link, Record, fields_as_of, links_after
 from itsmcore.sla.availability import Outage, Period, availability

@@ -40,8 +40,8 @@ from typing import Final
 
 import attrs
 
-from itsmcore.catalog import Catalog
-from itsmcore.catalog import catalog as builtin_catalog
+from itsmcore._catalog import Catalog
+from itsmcore._catalog import catalog as builtin_catalog
 from itsmcore.errors import NotFound, ValidationError
 from itsmcore.improvement.kpis import History
 from itsmcore.records import Event

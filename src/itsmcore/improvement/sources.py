@@ -22,8 +22,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final, Protocol, runtime_checkable
 
-from itsmcore.catalog import Catalog
-from itsmcore.catalog import catalog as builtin_catalog
+from itsmcore._catalog import Catalog
+from itsmcore._catalog import catalog as builtin_catalog
 from itsmcore.improvement import kpis
 from itsmcore.improvement.kpis import History, KpiValue
 from itsmcore.sla.availability import Period

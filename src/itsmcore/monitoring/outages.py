@@ -30,8 +30,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Final
 
-from itsmcore.catalog import Catalog
-from itsmcore.catalog import catalog as builtin_catalog
+from itsmcore._catalog import Catalog
+from itsmcore._catalog import catalog as builtin_catalog
 from itsmcore.errors import ValidationError
 from itsmcore.improvement.kpis import History
 from itsmcore.records import Event, fields_as_of

@@ -13,8 +13,9 @@ without loading pluggy.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
+
+from itsmcore._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from itsmcore.ports.hookspecs import hookimpl
@@ -51,11 +52,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module = importlib.import_module(_EXPORTS[name])
-    except KeyError:
-        raise AttributeError(f"module 'itsmcore.ports' has no attribute {name!r}") from None
-    value = getattr(module, name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

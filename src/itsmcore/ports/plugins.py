@@ -41,7 +41,7 @@ from itsmcore.records import Actor, Event, Record
 from itsmcore.registry import BUILTINS, EffectFn, GuardFn, Registry
 
 if TYPE_CHECKING:
-    from itsmcore.catalog import Catalog
+    from itsmcore._catalog import Catalog
     from itsmcore.sla.calendar import BusinessCalendar
     from itsmcore.sla.policy import SlaPolicy
     from itsmcore.spec import ProcessSpec

@@ -24,8 +24,9 @@ saying so.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
+
+from itsmcore._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from itsmcore.testing.contract import CAPABILITIES, StorageContract
@@ -101,24 +102,6 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module_name = _EXPORTS.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'itsmcore.testing' has no attribute {name!r}")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        missing = (exc.name or "").split(".")[0]
-        if missing in _EXTRAS:
-            raise ImportError(
-                f"itsmcore.testing.{name} needs {missing!r}, which is not installed: "
-                "pip install 'itsmcore[testing]'"
-            ) from exc
-        raise
-    value = getattr(module, name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(
+    __name__, _EXPORTS, extras=_EXTRAS, install_hint="pip install 'itsmcore[testing]'"
+)
