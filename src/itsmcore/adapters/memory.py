@@ -61,8 +61,14 @@ class MemoryStorage:
             # Check everything first: the write below cannot fail half-way.
             pending: dict[str, int] = {}
             heads = heads_of(steps, signatures)
+            latest: dict[str, int] = {}  # several steps of one record must follow each other
+            for step in steps:
+                rid, version = step.record.id, step.record.version
+                if rid in latest and version != latest[rid] + 1:
+                    raise ConcurrencyError(version - 1, latest[rid], rid)
+                latest[rid] = version
             taken = [c.key for c in claims if c.key in self._claims]
-            if taken:
+            if taken:  # before the stored versions, as the SQL adapters check them
                 raise ClaimTaken(taken)
             for step in steps:
                 rec = step.record
