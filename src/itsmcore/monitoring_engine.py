@@ -54,7 +54,14 @@ from itsmcore.spec import ProcessSpec
 if TYPE_CHECKING:
     from itsmcore.engine import Engine
 
-__all__ = ["current_incident", "incident_base_id", "observe", "outages", "sample"]
+__all__ = [
+    "current_incident",
+    "incident_base_id",
+    "incident_steps",
+    "observe",
+    "outages",
+    "sample",
+]
 
 #: How often one observation re-reads after losing a race before giving up.
 MAX_ATTEMPTS: Final = 50
@@ -114,34 +121,45 @@ def current_incident(
 
 def observe(engine: Engine, observation: Observation) -> Record | None:
     """Turn ``observation`` into incident work (see ``Engine.observe``)."""
+    for _attempt in range(MAX_ATTEMPTS):
+        steps, result = incident_steps(engine, observation)
+        try:
+            if steps:
+                commit(engine, steps)
+        except ConcurrencyError:
+            continue  # another observer or agent wrote first: read again
+        return result
+    raise ConcurrencyError(0, 0, f"{observation.key}: the incident kept changing; observe again")
+
+
+def incident_steps(engine: Engine, observation: Observation) -> tuple[list[Step], Record | None]:
+    """The steps that turn ``observation`` into incident work, read from the store now,
+    and the incident record they leave (``None`` when there is nothing to do). Saved in
+    one ``commit``, with other steps if the caller has some (``sample`` saves the series
+    change with them); a ``ConcurrencyError`` then means: read again."""
     if not isinstance(observation, Observation):
         raise ValidationError.single("$.observation", "expected an Observation")
     policy: MonitoringPolicy = engine.monitoring
     rule = policy.rule_for(observation)
     level = policy.level(observation, rule)
     if level is None:
-        return None  # informational: no incident
+        return [], None  # informational: no incident
     spec = engine.catalog.get(INCIDENT)
     base = incident_base_id(spec, observation.key)
 
     def is_live(record: Record) -> bool:
         return not engine.spec_of(record).is_terminal(record.state)
 
-    for _attempt in range(MAX_ATTEMPTS):
-        generation, record = current_incident(engine.storage, base, is_live)
-        live = record is not None and is_live(record)
-        try:
-            if observation.firing:
-                if record is None or not live:
-                    rid = f"{base}-{generation + 1}"
-                    return _open(engine, spec, policy, rule, level, observation, rid)
-                return _add_firing(engine, rule, record, observation)
-            if record is None or not live:
-                return None  # nothing open to clear
-            return _clear(engine, rule, record, observation)
-        except ConcurrencyError:
-            continue  # another observer or agent wrote first: read again
-    raise ConcurrencyError(0, 0, f"{base}: the incident kept changing; observe again")
+    generation, record = current_incident(engine.storage, base, is_live)
+    live = record is not None and is_live(record)
+    if observation.firing:
+        if record is None or not live:
+            rid = f"{base}-{generation + 1}"
+            return _open(engine, spec, policy, rule, level, observation, rid)
+        return _add_firing(engine, rule, record, observation)
+    if record is None or not live:
+        return [], None  # nothing open to clear
+    return _clear(engine, rule, record, observation)
 
 
 def _describe(observation: Observation) -> str:
@@ -166,7 +184,7 @@ def _open(
     level: SeverityLevel,
     observation: Observation,
     record_id: str,
-) -> Record:
+) -> tuple[list[Step], Record]:
     labels = observation.labels
     fields: dict[str, Any] = {
         "title": (observation.summary or observation.key)[:_TITLE_MAX],
@@ -191,8 +209,8 @@ def _open(
     steps = [step]
     if ci is not None:
         steps.extend(_ci_link(engine, step.record, ci, observation.at))
-    commit(engine, steps)  # one atomic save: the open and both sides of the link
-    return steps[1].record if len(steps) > 1 else step.record
+    # One save: the open and both sides of the link.
+    return steps, steps[1].record if len(steps) > 1 else step.record
 
 
 def _ci_link(engine: Engine, incident: Record, ci: Record, at: datetime) -> list[Step]:
@@ -214,7 +232,9 @@ def _ci_link(engine: Engine, incident: Record, ci: Record, at: datetime) -> list
     ]
 
 
-def _add_firing(engine: Engine, rule: AlertRule, record: Record, obs: Observation) -> Record:
+def _add_firing(
+    engine: Engine, rule: AlertRule, record: Record, obs: Observation
+) -> tuple[list[Step], Record]:
     spec = engine.spec_of(record)
     last = record.get("alert_last_seen")
     system: dict[str, Any] = {
@@ -234,21 +254,21 @@ def _add_firing(engine: Engine, rule: AlertRule, record: Record, obs: Observatio
         event = "reopen"
     at = max(obs.at, record.updated_at)
     step = spec.fire(record, event, at=at, actor=SYSTEM, system_fields=system)
-    commit(engine, [step])
-    return step.record
+    return [step], step.record
 
 
-def _clear(engine: Engine, rule: AlertRule, record: Record, obs: Observation) -> Record:
+def _clear(
+    engine: Engine, rule: AlertRule, record: Record, obs: Observation
+) -> tuple[list[Step], Record]:
     if record.get("alert_status") == "resolved":
-        return record  # a repeated clearing changes nothing
+        return [], record  # a repeated clearing changes nothing
     spec = engine.spec_of(record)
     at = max(obs.at, record.updated_at)
     system = {"alert_status": "resolved", "alert_cleared_at": obs.at}
     steps = [spec.fire(record, "update", at=at, actor=SYSTEM, system_fields=system)]
     if rule.auto_resolve and spec.category(steps[0].record.state) in ("open", "paused"):
         steps.extend(_walk_to_resolve(spec, steps[0].record, at, rule, obs))
-    commit(engine, steps)
-    return steps[-1].record
+    return steps, steps[-1].record
 
 
 def _walk_to_resolve(
@@ -336,7 +356,6 @@ def sample(
             continue
         observation = _advance(engine, rule, float(value), at, given, mode)
         if observation is not None:
-            observe(engine, observation)
             emitted.append(observation)
     return emitted
 
@@ -355,10 +374,11 @@ def _advance(
     labels: Mapping[str, str],
     mode: str,
 ) -> Observation | None:
-    """Evaluate one sample against the stored state of its series; save a change with
-    a version check, re-evaluating after a lost race. Returns the observation the
-    change emits (only the worker whose save won emits it)."""
-    _series_spec(engine)
+    """Evaluate one sample against the stored state of its series and save a change
+    together with the incident work of the observation it emits, in one version-checked
+    save (a lost race re-reads both and evaluates again). Returns that observation
+    (only the worker whose save won emits it)."""
+    series = _series_spec(engine)
     key = rule.series_key(labels)
     rid = series_record_id(key)
     for _attempt in range(MAX_ATTEMPTS):
@@ -369,22 +389,17 @@ def _advance(
         result = evaluate(rule, state, value, at, labels, mode=mode)
         if not result.changed:
             return None
+        steps: list[Step] = []
+        if record is None:
+            fields = {"rule": rule.name, "series": key}
+            steps.append(series.open(record_id=rid, at=at, actor=SYSTEM, fields=fields))
+            record = steps[-1].record
+        event = SERIES_EVENTS[(state.status, result.state.status)]
+        steps.append(series.fire(record, event, at=at, actor=SYSTEM, fields={}))
+        if result.observation is not None:
+            steps.extend(incident_steps(engine, result.observation)[0])
         try:
-            if record is None:
-                record = engine.open(
-                    SERIES_SPEC.name,
-                    at=at,
-                    actor=SYSTEM,
-                    fields={"rule": rule.name, "series": key},
-                    record_id=rid,
-                )
-            engine.fire(
-                rid,
-                SERIES_EVENTS[(state.status, result.state.status)],
-                at=at,
-                actor=SYSTEM,
-                expected_version=record.version,
-            )
+            commit(engine, steps)  # the series' change and its incident work, or nothing
         except ConcurrencyError:
             continue
         return result.observation

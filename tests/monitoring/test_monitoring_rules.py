@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import monitoring_workers as w
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import itsmcore as ic
+from itsmcore.adapters.memory import MemoryStorage
 from itsmcore.monitoring import (
     MonitoringPolicy,
     SeriesState,
@@ -215,6 +217,35 @@ def test_a_sample_that_changes_no_state_writes_nothing() -> None:
     assert engine.get(rid).version == version
     engine.sample("latency_seconds", 1, at=T0, labels={"host": "quiet"})  # never breached
     assert len(engine.find(process="threshold_series")) == 1
+
+
+class _IncidentSavesFail(MemoryStorage):
+    """A store that fails every save carrying an incident while ``failing`` is set (a
+    worker killed, or its connection lost, while saving the firing)."""
+
+    failing = True
+
+    def append(self, steps: Any, **kwargs: Any) -> None:
+        if self.failing and any(s.record.process == "incident" for s in steps):
+            raise ic.StorageUnavailable("the connection died")
+        super().append(steps, **kwargs)
+
+
+def test_a_firing_is_saved_with_its_incident_or_not_at_all() -> None:
+    store = _IncidentSavesFail()
+    engine = _engine(store)
+    labels = {"host": "web-1"}
+    engine.sample("latency_seconds", 9, at=T0, labels=labels)  # pending: no incident yet
+    rid = series_record_id('latency_high{host="web-1"}')
+    with pytest.raises(ic.StorageUnavailable):
+        engine.sample("latency_seconds", 9, at=T0 + timedelta(minutes=5), labels=labels)
+    assert engine.get(rid).state == "pending"  # the firing was not saved without its incident
+    assert engine.find(process="incident") == []
+    store.failing = False
+    [fired] = engine.sample("latency_seconds", 9, at=T0 + timedelta(minutes=6), labels=labels)
+    assert fired.status == "firing"
+    assert engine.get(rid).state == "firing"
+    assert len(engine.find(process="incident")) == 1
 
 
 def test_sample_rejects_bad_input_with_paths() -> None:
