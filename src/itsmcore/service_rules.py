@@ -26,9 +26,10 @@ saved:
 
 Install it on an engine with :func:`install` (``ServiceRules(engine.storage)`` as a
 plugin). Concurrency: the check runs just before the save, outside the store's
-transaction, so two allocations committed at the same instant by two workers can both
-pass; a host with concurrent writers to one pool routes that pool's allocations through
-one worker.
+transaction, so two allocations committed at the same instant by two workers could both
+pass; :func:`allocate` closes that race on a store with the ``claims_in_append``
+capability (each allocation claims the pool's next booking number in its save), so
+allocate through it when several workers share a pool.
 """
 
 from __future__ import annotations
@@ -37,10 +38,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from itsmcore._engine.commit import commit
 from itsmcore.capacity import ALLOCATION_PROCESS, PoolUtilisation, booked, utilisation
-from itsmcore.errors import GuardFailed, NotFound, ValidationError
+from itsmcore.errors import ClaimTaken, ConcurrencyError, GuardFailed, NotFound, ValidationError
 from itsmcore.ports.hookspecs import hookimpl
-from itsmcore.ports.storage import Storage
+from itsmcore.ports.storage import Claim, Storage, appends_claims
 from itsmcore.processes.capacity_allocation import pools_of
 from itsmcore.processes.continuity_plan import INVOKERS
 from itsmcore.processes.service import NO_NEW_DELIVERIES
@@ -53,7 +55,9 @@ __all__ = [
     "REFERENCES",
     "ServiceRules",
     "allocate",
+    "booking_key",
     "install",
+    "last_booking",
     "pool_booked",
     "pool_utilisation",
 ]
@@ -72,6 +76,8 @@ REFERENCES: Final[Mapping[tuple[str, str], str]] = {
 }
 _TOLERANCE: Final = 1e-9
 _PLUGIN_NAME: Final = "service_rules"
+#: How often ``allocate`` measures again after losing its booking number.
+_MAX_BOOKING_ATTEMPTS: Final = 50
 
 
 def pool_booked(store: Storage, pool: str, *, exclude: str = "") -> float:
@@ -189,19 +195,61 @@ def allocate(
     ``fields`` may change the quantity or set ``overbook``. The fire is based on the
     version read here (``ConcurrencyError`` if the record moved meanwhile). Raises what
     ``Engine.fire`` raises; ``GuardFailed`` when the pool has no room.
+
+    Race-free on a store with the ``claims_in_append`` capability (the shipped
+    adapters): the save also claims the pool's next booking number
+    (:func:`booking_key`), read before the pool was measured, so of two allocations
+    measured against the same bookings only one is saved; the other measures again
+    (and fits, or fails with ``GuardFailed``). Allocations made with
+    ``Engine.fire`` directly take no booking number and keep the race.
     """
-    record = engine.get(allocation_id)
-    given = dict(fields or {})
-    pool = given.get("pool", record.get("pool"))
-    given["pool_booked"] = pool_booked(engine.storage, pool, exclude=record.id)
-    return engine.fire(
-        allocation_id,
-        event,
-        at=at,
-        actor=actor,
-        fields=given,
-        expected_version=record.version,
-    )
+    for _attempt in range(_MAX_BOOKING_ATTEMPTS):
+        record = engine.get(allocation_id)
+        given = dict(fields or {})
+        pool = given.get("pool", record.get("pool"))
+        if not appends_claims(engine.storage):
+            given["pool_booked"] = pool_booked(engine.storage, pool, exclude=record.id)
+            return engine.fire(
+                allocation_id, event, at=at, actor=actor, fields=given,
+                expected_version=record.version,
+            )  # fmt: skip
+        last = last_booking(engine.storage, pool)  # before measuring: see the docstring
+        given["pool_booked"] = pool_booked(engine.storage, pool, exclude=record.id)
+        step = engine.spec_of(record).fire(record, event, at=at, actor=actor, fields=given)
+        booking = Claim(key=booking_key(pool, last + 1), record_id=record.id, at=step.event.at)
+        try:
+            commit(engine, [step], claims=[booking])
+        except ClaimTaken:
+            continue  # another allocation of the pool was saved meanwhile: measure again
+        return step.record
+    raise ConcurrencyError(0, 0, f"pool {pool!r} kept changing; allocate again")
+
+
+def booking_key(pool: str, number: int) -> str:
+    """The claim key of booking ``number`` (1, 2, ...) of ``pool``."""
+    return f"pool:{pool}:booking:{number}"
+
+
+def last_booking(store: Storage, pool: str) -> int:
+    """The highest booking number of ``pool`` claimed so far (0 for none).
+
+    Booking numbers are dense (an allocation claims the next one in the save that
+    allocates, or nothing is saved), so a few ``claimed`` reads find the last one:
+    powers of two for a bound, then up to 64 points per read inside it."""
+    reader: Any = store
+    powers = [1 << i for i in range(48)]
+    taken = set(reader.claimed([booking_key(pool, n) for n in powers]))
+    present = [n for n in powers if booking_key(pool, n) in taken]
+    if not present:
+        return 0
+    low, high = present[-1], present[-1] * 2  # low is taken, high is not
+    while high - low > 1:
+        stride = max(1, (high - low) // 64)
+        points = list(range(low + stride, high, stride))
+        taken = set(reader.claimed([booking_key(pool, n) for n in points]))
+        low = max([low, *(n for n in points if booking_key(pool, n) in taken)])
+        high = min([high, *(n for n in points if n > low and booking_key(pool, n) not in taken)])
+    return low
 
 
 def pool_utilisation(engine: Engine, pool: str, start: datetime, end: datetime) -> PoolUtilisation:

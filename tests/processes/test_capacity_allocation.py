@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import itsmcore as ic
+from itsmcore.adapters.memory import MemoryStorage
 from itsmcore.capacity import (
     DEFAULT_POOLS,
     ResourcePool,
@@ -22,7 +23,14 @@ from itsmcore.capacity import (
     utilisation,
 )
 from itsmcore.processes.capacity_allocation import with_pools
-from itsmcore.service_rules import allocate, install, pool_booked, pool_utilisation
+from itsmcore.service_rules import (
+    allocate,
+    booking_key,
+    install,
+    last_booking,
+    pool_booked,
+    pool_utilisation,
+)
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 LEAD = ic.Actor("lee", roles=frozenset({"resource_manager"}))
@@ -330,6 +338,53 @@ def test_engine_growing_an_allocation_is_measured_against_the_others() -> None:
         allocate(engine, second, at=T0, actor=LEAD, fields={"quantity": 5.0}, event="adjust")
     grown = allocate(engine, second, at=T0, actor=LEAD, fields={"quantity": 4.0}, event="adjust")
     assert grown.get("utilisation_after") == 1.0
+
+
+class _RacingStore(MemoryStorage):
+    """Runs ``race`` once, just before the next save that claims (between the engine's
+    checks and its save: the window two workers race in)."""
+
+    race: Any = None
+
+    def append(self, steps: Any, *, claims: Any = (), **kwargs: Any) -> None:
+        race, self.race = self.race, None
+        if race is not None and claims:
+            race()
+        super().append(steps, claims=claims, **kwargs)
+
+
+def test_two_allocations_measured_against_the_same_bookings_are_not_both_saved() -> None:
+    store = _RacingStore()
+    worker_a = ic.Engine(store, processes=[SPEC])
+    worker_b = ic.Engine(store, processes=[SPEC])
+    install(worker_a)
+    install(worker_b)
+    first, second = _request(worker_a, 6.0), _request(worker_a, 5.0)  # 11 > 10 vCPU
+    store.race = lambda: allocate(worker_b, second, at=T0, actor=LEAD)
+    with pytest.raises(ic.GuardFailed) as err:
+        allocate(worker_a, first, at=T0, actor=LEAD)  # measured 0, then lost booking 1
+    assert "5 vCPU of 10 vCPU free" in err.value.reason  # measured again, and refused
+    assert worker_a.get(first).state == "requested"
+    assert worker_a.get(second).state == "allocated"
+    assert pool_booked(store, "build_vcpu") == 5.0
+    assert last_booking(store, "build_vcpu") == 1
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 3, 63, 64, 65, 300, 1000])
+def test_last_booking_finds_the_highest_of_dense_booking_numbers(count: int) -> None:
+    store = MemoryStorage()
+    keys = [ic.Claim(booking_key("p", n), "CAP-1", T0) for n in range(1, count + 1)]
+    store.claim(keys)
+    assert last_booking(store, "p") == count
+    assert last_booking(store, "other") == 0
+
+
+def test_each_allocation_through_the_helper_takes_the_next_booking_number() -> None:
+    engine = _engine()
+    ids = [_request(engine, 1.0) for _ in range(3)]
+    for rid in ids:
+        allocate(engine, rid, at=T0, actor=LEAD)
+    assert last_booking(engine.storage, "build_vcpu") == 3
 
 
 def test_engine_pool_utilisation_reads_the_stored_histories() -> None:
