@@ -203,11 +203,12 @@ def allocate(
     (and fits, or fails with ``GuardFailed``). Allocations made with
     ``Engine.fire`` directly take no booking number and keep the race.
     """
+    booking_numbers = appends_claims(engine.storage)
     for _attempt in range(_MAX_BOOKING_ATTEMPTS):
         record = engine.get(allocation_id)
         given = dict(fields or {})
         pool = given.get("pool", record.get("pool"))
-        if not appends_claims(engine.storage):
+        if not booking_numbers:
             given["pool_booked"] = pool_booked(engine.storage, pool, exclude=record.id)
             return engine.fire(
                 allocation_id, event, at=at, actor=actor, fields=given,

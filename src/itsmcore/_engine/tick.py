@@ -64,7 +64,6 @@ class _Visit:
     """What one record contributed to a tick (private)."""
 
     record_id: str
-    version: int
     fresh: bool  # no event after ``now``: deadlines due by ``now`` can be dropped
     # The record as the visit last read it (its deadlines are first written from it).
     snapshot: tuple[Record, list[Event], ProcessSpec]
@@ -169,7 +168,6 @@ def _visit(
         record, events, spec = _load(storage, spec_of, rid)
     visit = _Visit(
         record_id=rid,
-        version=record.version,
         fresh=events[-1].at <= now,
         snapshot=(record, events, spec),
     )

@@ -233,7 +233,7 @@ class PostgresStorage:
             [heads[rid].event.hash for rid in signed],
             [(signatures or {})[rid] for rid in signed],
         ]
-        claim_rows = self._claim_rows(claims)
+        claim_rows = self._claim_rows(_first_claims(claims))
         try:
             with self._db.checkout(writing=True) as conn:
                 if not claims:  # one statement: its own transaction
@@ -283,26 +283,21 @@ class PostgresStorage:
         return bool(rows) and rows[0][0] == encode(event)
 
     @staticmethod
-    def _claim_rows(claims: Sequence[Claim]) -> list[list[str]]:
-        """The columns (keys, record ids, data) of ``claims``, one row per key, in key
-        order (one lock order for every worker: no deadlock)."""
-        first: dict[str, Claim] = {}
-        for c in claims:
-            first.setdefault(c.key, c)
+    def _claim_rows(first: Mapping[str, Claim]) -> list[list[str]]:
+        """The columns (keys, record ids, data) of the claims ``first`` (the first claim
+        of each key), in key order (one lock order for every worker: no deadlock)."""
         keys = sorted(first)
         return [keys, [first[k].record_id for k in keys], [encode(first[k]) for k in keys]]
 
     def claim(self, claims: Sequence[Claim], *, outbox: Sequence[Notification] = ()) -> list[Claim]:
-        rows = self._claim_rows(claims)
+        first = _first_claims(claims)
+        rows = self._claim_rows(first)
         keys = rows[0]
         notes = [[n.id for n in outbox], [n.record_id for n in outbox], [encode(n) for n in outbox]]
         notify = self.schema if self.notify else None
         with self._db.checkout(writing=True) as conn:  # one statement: its own transaction
             row = conn.execute(self._sql.claim, (*rows, *notes, keys, notify)).fetchone()
         won = {str(k) for k in (row[0] if row is not None else None) or ()}
-        first: dict[str, Claim] = {}
-        for c in claims:  # the first claim of each key, in input order
-            first.setdefault(c.key, c)
         return [c for c in first.values() if c.key in won]
 
     def claimed(self, keys: Sequence[str]) -> list[str]:
@@ -491,3 +486,11 @@ def _first_conflict(
             return ConcurrencyError(version - 1, current[rid], rid)
         current[rid] = version
     return None
+
+
+def _first_claims(claims: Sequence[Claim]) -> dict[str, Claim]:
+    """The first claim of each key, in input order (a key given twice is one claim)."""
+    first: dict[str, Claim] = {}
+    for c in claims:
+        first.setdefault(c.key, c)
+    return first

@@ -71,6 +71,7 @@ class StorageDifferential(RuleBasedStateMachine):
         self.subject = subject
         self.reference = MemoryStorage()
         self.accepted: list[Step] = []
+        self.claims_in_append = appends_claims(subject)
 
     def same(self, label: str, call: Callable[[Storage], T]) -> tuple[str, Any]:
         """Run ``call`` on both adapters and assert the outcomes are equal."""
@@ -108,7 +109,7 @@ class StorageDifferential(RuleBasedStateMachine):
     def open_record_claiming(self, rid: str, keys: list[str]) -> None:
         """An open that claims ``keys`` in the same append (only for an adapter with the
         ``claims_in_append`` capability): all written, or ``ClaimTaken`` and nothing."""
-        if not appends_claims(self.subject):
+        if not self.claims_in_append:
             return
         step = opened(rid)
         claims = [claim(k, rid) for k in keys]
@@ -162,7 +163,7 @@ class StorageDifferential(RuleBasedStateMachine):
         claims = [claim(k, k.split(":")[1]) for k in keys]
         outbox = [Notification(k, "sla", k.split(":")[1], T0) for k in keys] if noted else []
         self.same(f"claim {keys}", lambda s: s.claim(claims, outbox=outbox))
-        if appends_claims(self.subject):
+        if self.claims_in_append:
             asked = [*keys, *_CLAIMS[:2]]
             self.same(f"claimed {asked}", lambda s: s.claimed(asked))  # type: ignore[attr-defined]
 
